@@ -1,0 +1,128 @@
+"""Configuration read from ``WELLBEING_*`` environment variables when the app is created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MIN_GROUP_SIZE_FLOOR = 5
+
+
+class ConfigError(RuntimeError):
+    """The deployment's configuration cannot run the product; the message says what to set."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# (environment variable, Flask config key, parser)
+_ENV_SETTINGS: list[tuple[str, str, Any]] = [
+    ("WELLBEING_ENV", "WELLBEING_ENV", str),
+    ("WELLBEING_DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str),
+    ("WELLBEING_SECRET_KEY", "SECRET_KEY", str),
+    ("WELLBEING_BASE_URL", "BASE_URL", str),
+    ("WELLBEING_MIN_GROUP_SIZE", "MIN_GROUP_SIZE", int),
+    ("WELLBEING_MAIL_SERVER", "MAIL_SERVER", str),
+    ("WELLBEING_MAIL_PORT", "MAIL_PORT", int),
+    ("WELLBEING_MAIL_USE_TLS", "MAIL_USE_TLS", _bool),
+    ("WELLBEING_MAIL_USE_SSL", "MAIL_USE_SSL", _bool),
+    ("WELLBEING_MAIL_USERNAME", "MAIL_USERNAME", str),
+    ("WELLBEING_MAIL_PASSWORD", "MAIL_PASSWORD", str),
+    ("WELLBEING_MAIL_SENDER", "MAIL_DEFAULT_SENDER", str),
+    ("WELLBEING_SURVEYS_DIR", "SURVEYS_DIR", str),
+    ("WELLBEING_LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT", str),
+    ("WELLBEING_DEFAULT_TIME_ZONE", "DEFAULT_TIME_ZONE", str),
+    ("WELLBEING_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", float),
+    ("WELLBEING_SCHEDULER_HEARTBEAT_SECONDS", "SCHEDULER_HEARTBEAT_SECONDS", float),
+]
+
+ENVIRONMENT_VARIABLES = [name for name, _, _ in _ENV_SETTINGS]
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Settings that hold unless the environment or the caller says otherwise."""
+    return {
+        "WELLBEING_ENV": "production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'wellbeing.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": "http://localhost:5000",
+        "MIN_GROUP_SIZE": MIN_GROUP_SIZE_FLOOR,
+        "MAIL_SERVER": "localhost",
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_DEFAULT_SENDER": "Wellbeing Pulse <pulse@localhost>",
+        "SURVEYS_DIR": None,
+        "LOGIN_RATE_LIMIT": "5 per minute",
+        "DEFAULT_TIME_ZONE": "UTC",
+        # A standby scheduler takes over once the active one has missed its lease (SQLite), and
+        # checks for that (or for PostgreSQL's advisory lock) every heartbeat.
+        "SCHEDULER_LEASE_SECONDS": 30.0,
+        "SCHEDULER_HEARTBEAT_SECONDS": 10.0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+    }
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment gives, converted to their types."""
+    found: dict[str, Any] = {}
+    for name, key, parse in _ENV_SETTINGS:
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            found[key] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not valid: {exc}") from exc
+    return found
+
+
+def finalise(config: dict[str, Any], instance_path: str) -> None:
+    """Check the merged settings and fill in what depends on others."""
+    env = config["WELLBEING_ENV"]
+    if env not in {"production", "development", "testing"}:
+        raise ConfigError(
+            f"WELLBEING_ENV={env!r} is unknown; use production, development or testing."
+        )
+    if int(config["MIN_GROUP_SIZE"]) < MIN_GROUP_SIZE_FLOOR:
+        raise ConfigError(
+            f"WELLBEING_MIN_GROUP_SIZE={config['MIN_GROUP_SIZE']} is below the floor of "
+            f"{MIN_GROUP_SIZE_FLOOR}; the minimum group size can only be raised."
+        )
+    if not config.get("SECRET_KEY"):
+        if env == "production":
+            raise ConfigError(
+                "No secret key is set. Set WELLBEING_SECRET_KEY to a long random value, "
+                "for example the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        config["SECRET_KEY"] = _instance_secret(instance_path)
+    if env == "production":
+        # Production runs behind TLS; cookies must never travel in clear text.
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A development secret kept in the instance folder so restarts keep sessions and tokens."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment (a seam for tests)."""
+    return os.environ

@@ -1,0 +1,49 @@
+"""Keep survey tokens out of every log line, whoever writes it."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Survey links are /s/<token>; tokens may also appear as a query parameter. A link's query
+# (a one-tap answer, ?a=4) goes too: with the client address beside it, it would say who
+# leaned which way.
+_TOKEN_PATTERNS = [
+    (re.compile(r"(/s/)[A-Za-z0-9_\-]{8,}(?:\?[^\s\"']*)?"), r"\1[token]"),
+    (re.compile(r"([?&]token=)[^&\s\"]+"), r"\1[token]"),
+]
+
+
+def scrub(text: str) -> str:
+    """``text`` with anything that looks like a survey token replaced."""
+    for pattern, replacement in _TOKEN_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class TokenScrubber(logging.Filter):
+    """Rewrites records before any handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.msg = record.msg % args if isinstance(record.msg, str) else record.msg
+            record.args = None
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        return True
+
+
+_SCRUBBED_LOGGERS = ("", "werkzeug", "gunicorn.access", "gunicorn.error", "wellbeing")
+
+
+def install_log_scrubber() -> None:
+    """Attach the scrubber to the loggers and handlers that could see request paths."""
+    scrubber = TokenScrubber()
+    for name in _SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenScrubber) for f in logger.filters):
+            logger.addFilter(scrubber)
+        for handler in logger.handlers:
+            if not any(isinstance(f, TokenScrubber) for f in handler.filters):
+                handler.addFilter(scrubber)

@@ -1,0 +1,1 @@
+"""survey feature: the staff side of a pulse, from the emailed link to the thank-you page."""
