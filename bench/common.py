@@ -99,7 +99,7 @@ def gunicorn(url: str, workers: int = 2) -> Iterator[str]:
     port = free_port()
     env = dict(os.environ)
     env.update(
-        WELLBEING_ENV="testing",
+        WELLBEING_ENV="development",
         WELLBEING_SECRET_KEY=SECRET,
         WELLBEING_DATABASE_URL=url,
         WELLBEING_BASE_URL=f"http://127.0.0.1:{port}",
@@ -164,3 +164,86 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
     return str(value)
+
+
+AGENCY = "Bench Agency"
+
+
+def roster_csv(staff: int, teams: int) -> str:
+    """A roster of ``staff`` people spread over ``teams`` teams in a few programs."""
+    lines = ["email,unit,name,locale,time_zone"]
+    programs = max(1, teams // 12)
+    for i in range(staff):
+        team = i % teams
+        program = team % programs
+        locale = "es" if i % 7 == 0 else "en"
+        lines.append(
+            f"person{i}@bench.example,{AGENCY}/Program {program}/Team {team},Person {i},"
+            f"{locale},America/Chicago"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def import_roster(text: str) -> None:
+    """Import a roster through the product's own validation and import."""
+    from wellbeing.extensions import db
+    from wellbeing.org import roster
+
+    check = roster.check_roster(text)
+    if check.problems:
+        raise RuntimeError(f"bench roster is invalid: {check.problems[:3]}")
+    roster.apply_roster(check.rows, deactivate_missing=False)
+    db.session.commit()
+
+
+def open_wave_now(key: str = "bench") -> int:
+    """A program over the whole agency and a wave whose invitations are due now."""
+    from wellbeing.bank import current_bank
+    from wellbeing.extensions import db
+    from wellbeing.pulse import mailer
+    from wellbeing.pulse import service as pulse
+
+    program = pulse.create_program(
+        key, pulse.default_settings(current_bank(), "Bench pulse", [AGENCY])
+    )
+    wave = pulse.open_wave(program)
+    mailer.invite_now(wave)
+    db.session.commit()
+    return int(wave.id)
+
+
+@contextlib.contextmanager
+def smtp_sink() -> Iterator[int]:
+    """aiosmtpd's discarding handler in its own process on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the SMTP sink did not start within 15 s")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_request_context
 
 from wellbeing.extensions import db
 
@@ -30,4 +30,7 @@ def configure_engine(app: Flask) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A request that reads and then writes (following a link, posting answers) cannot wait
+        # for another worker's write once its snapshot is stale: SQLite refuses at once. Taking
+        # the write lock up front makes concurrent requests queue on busy_timeout instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if has_request_context() else "BEGIN")
