@@ -124,8 +124,8 @@ def gunicorn(url: str, workers: int = 2) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
                     break
             time.sleep(0.2)
         else:

@@ -286,7 +286,7 @@ def test_wellbeing_demo_serves_the_app_and_its_mailbox(tmp_path: Path) -> None:
     web, smtp = free_port(), free_port()
     out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     command = demo_command(
-        "--instance", str(instance), "--port", str(web), "--smtp-port", str(smtp)
+        "--instance", str(instance), "--port", str(web), "--smtp-port", str(smtp), "--history", "0"
     )
     with out_path.open("wb") as out, err_path.open("wb") as err:
         process = subprocess.Popen(
@@ -338,15 +338,17 @@ def test_wellbeing_demo_reuses_its_data_and_resets_on_request(tmp_path: Path) ->
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    first = run()
+    first = run("--history", "1")
     assert "Created Riverside Family Services: 3 programs, 12 teams" in first
+    assert "Released 1 past wave of made-up answers." in first
     assert "admin@riverside.example" in first
     (instance / "demo-mailbox" / "new").mkdir(parents=True)
 
-    again = run()
+    again = run("--history", "1")
     assert "Reusing the demo organisation" in again
+    assert "Released" not in again  # the history is made once
 
-    reset = run("--reset")
+    reset = run("--reset", "--history", "0")
     assert "Deleted the demo database and mailbox." in reset
     assert "Created Riverside Family Services" in reset
     assert not (instance / "demo-mailbox").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, request
 
 from wellbeing.extensions import db
 
@@ -30,7 +30,9 @@ def configure_engine(app: Flask) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        # A request that reads and then writes (following a link, posting answers) cannot wait
-        # for another worker's write once its snapshot is stale: SQLite refuses at once. Taking
-        # the write lock up front makes concurrent requests queue on busy_timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if has_request_context() else "BEGIN")
+        # A request that reads and then writes (posting answers, signing in) cannot wait for
+        # another worker's write once its snapshot is stale: SQLite refuses at once. Taking the
+        # write lock up front makes such requests queue on busy_timeout instead. GETs never
+        # write, so they keep reading concurrently.
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from wellbeing import create_app
+from wellbeing.demo.history import build_history, has_history
 from wellbeing.demo.mailcatcher import (
     LOOPBACK,
     MailCatcher,
@@ -31,6 +32,8 @@ from wellbeing.logging import install_log_scrubber
 
 DATABASE_FILE = "demo.sqlite"
 MAILBOX_FOLDER = "demo-mailbox"
+# Twelve weeks: every rotating module once, and enough points for the trend lines.
+DEFAULT_HISTORY_WAVES = 6
 
 
 @click.command("demo")
@@ -54,8 +57,22 @@ MAILBOX_FOLDER = "demo-mailbox"
 )
 @click.option("--reset", is_flag=True, help="Delete the demo database and mailbox first.")
 @click.option("--no-serve", is_flag=True, help="Set up the demo organisation, then exit.")
+@click.option(
+    "--history",
+    "history_waves",
+    type=click.IntRange(0, 26),
+    default=DEFAULT_HISTORY_WAVES,
+    show_default=True,
+    help="Past biweekly waves to answer and release when the demo is first made.",
+)
 def demo_command(
-    host: str, port: int, smtp_port: int, instance_dir: Path | None, reset: bool, no_serve: bool
+    host: str,
+    port: int,
+    smtp_port: int,
+    instance_dir: Path | None,
+    reset: bool,
+    no_serve: bool,
+    history_waves: int,
 ) -> None:
     """Create or reuse the demo instance and serve it with a mail catcher.
 
@@ -76,6 +93,7 @@ def demo_command(
         _show_logs()
         summary = seed_demo()
         db.session.commit()
+        _build_history(history_waves)
     if summary.reused:
         click.echo(
             f"Reusing the demo organisation in {instance / DATABASE_FILE} (--reset starts afresh)."
@@ -93,6 +111,19 @@ def demo_command(
         _serve(app, summary, host, port, smtp_port, mailbox_dir)
     finally:
         _dispose(app)
+
+
+def _build_history(waves: int) -> None:
+    """Answer and release past waves the first time, with a progress bar."""
+    if not waves or has_history():
+        return
+    with click.progressbar(
+        length=waves, label="Answering and releasing past waves", show_pos=True
+    ) as bar:
+        added = build_history(waves, progress=lambda done, total: bar.update(1))
+    if added:
+        waves_word = "wave" if added == 1 else "waves"
+        click.echo(f"Released {added} past {waves_word} of made-up answers.")
 
 
 def create_demo_app(

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_mail import Connection, Message
+from sqlalchemy.orm import joinedload
 
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db, mail
@@ -210,17 +211,28 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[Claim]:
     return claims
 
 
+@dataclass(frozen=True)
+class _Outgoing:
+    """A composed email and what recording its delivery needs, read before anything is sent."""
+
+    claim: Claim
+    message: Message
+    reminders_sent: int
+    reminder_days: tuple[int, ...]
+    closes_at: datetime
+
+
 def send_batch(claims: list[Claim], clock: Callable[[], datetime], report: SendingReport) -> bool:
     """Send claimed emails over one connection; False when the server stopped taking mail."""
-    outgoing = [(claim, compose(claim)) for claim in claims]
-    remaining = list(outgoing)
+    remaining = _compose_batch(claims)
     try:
         with mail.connect() as connection:
             _prepare(connection)
             while remaining:
-                claim, message = remaining[0]
+                outgoing = remaining[0]
+                claim = outgoing.claim
                 try:
-                    connection.send(message)
+                    connection.send(outgoing.message)
                 except smtplib.SMTPRecipientsRefused as exc:
                     code, reason = _first_refusal(exc)
                     if code < 500:
@@ -231,14 +243,42 @@ def send_batch(claims: list[Claim], clock: Callable[[], datetime], report: Sendi
                         raise
                     _record_rejection(claim, f"{exc.smtp_code} {_text(exc.smtp_error)}", report)
                 else:
-                    _record_delivery(claim, clock(), report)
+                    _record_delivery(outgoing, clock(), report)
                 remaining.pop(0)
     except (smtplib.SMTPException, OSError) as exc:
         if not remaining:
             return True  # everything was sent; only the goodbye failed
-        _defer([claim for claim, _ in remaining], _describe(exc), clock(), report)
+        _defer([outgoing.claim for outgoing in remaining], _describe(exc), clock(), report)
         return False
     return True
+
+
+def _compose_batch(claims: list[Claim]) -> list[_Outgoing]:
+    """Every email of a batch, with its invitation, wave and person loaded in one query."""
+    ids = [claim.invitation_id for claim in claims]
+    list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.id.in_(ids))
+            .options(
+                joinedload(Invitation.person),
+                joinedload(Invitation.wave).joinedload(Wave.program),
+            )
+        )
+    )
+    batch = []
+    for claim in claims:
+        invitation = db.session.get_one(Invitation, claim.invitation_id)
+        batch.append(
+            _Outgoing(
+                claim,
+                compose(claim),
+                invitation.reminders_sent,
+                tuple(invitation.wave.program.reminder_days),
+                invitation.wave.closes_at,
+            )
+        )
+    return batch
 
 
 def _prepare(connection: Connection) -> None:
@@ -273,29 +313,41 @@ def _describe(exc: BaseException) -> str:
 # ---------------------------------------------------------------- recording outcomes
 
 
-def _record_delivery(claim: Claim, sent_at: datetime, report: SendingReport) -> None:
+def _record_delivery(outgoing: _Outgoing, sent_at: datetime, report: SendingReport) -> None:
     """The server has the message: mark it at once, so a crash later cannot send it again."""
-    invitation = db.session.get_one(Invitation, claim.invitation_id)
+    claim = outgoing.claim
+    values: dict[str, object] = {"attempts": 0, "last_error": None}
     if claim.kind is Kind.INVITATION:
-        invitation.status = DeliveryStatus.SENT
-        invitation.sent_at = sent_at
+        values.update(status=DeliveryStatus.SENT, sent_at=sent_at)
+        first_sent, reminders_sent = sent_at, 0
         report.invitations += 1
     else:
-        invitation.reminders_sent += 1
+        values["reminders_sent"] = outgoing.reminders_sent + 1
+        first_sent = db.session.scalar(
+            sa.select(Invitation.sent_at).where(Invitation.id == claim.invitation_id)
+        )
+        reminders_sent = outgoing.reminders_sent + 1
         report.reminders += 1
-    invitation.attempts = 0
-    invitation.last_error = None
-    invitation.next_attempt_at = next_reminder_at(invitation)
+    values["next_attempt_at"] = reminder_due(
+        first_sent, reminders_sent, outgoing.reminder_days, outgoing.closes_at
+    )
+    db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == claim.invitation_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
-def next_reminder_at(invitation: Invitation) -> datetime | None:
-    """When the next reminder is due: its day counted from the invitation, inside the window."""
-    days = invitation.wave.program.reminder_days
-    if invitation.sent_at is None or invitation.reminders_sent >= min(len(days), MAX_REMINDERS):
+def reminder_due(
+    sent_at: datetime | None, reminders_sent: int, days: tuple[int, ...], closes_at: datetime
+) -> datetime | None:
+    """The next reminder's moment, or None when none is left or it would fall after the close."""
+    if sent_at is None or reminders_sent >= min(len(days), MAX_REMINDERS):
         return None
-    due = invitation.sent_at + timedelta(days=days[invitation.reminders_sent])
-    return due if due < invitation.wave.closes_at else None
+    due = sent_at + timedelta(days=days[reminders_sent])
+    return due if due < closes_at else None
 
 
 def _record_rejection(claim: Claim, error: str, report: SendingReport) -> None:

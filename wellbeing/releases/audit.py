@@ -123,6 +123,7 @@ def audit(
     dataset: Dataset | None = None,
     budget: float | None = None,
     targets: Collection[str] | None = None,
+    stop_at_first: bool = False,
 ) -> list[Exposure]:
     """The hidden groups the published numbers expose; ValueError if they contradict."""
     # ``dataset`` (atom -> respondents -> item -> value, on the scale of ``ItemFacts.values``) is
@@ -159,6 +160,8 @@ def audit(
             continue
         for exposure in _attack(program, group, k):
             exposures.setdefault((exposure.group, exposure.what), exposure)
+        if exposures and stop_at_first:
+            break  # the caller acts on any exposure the same way: no need to find them all
     return list(exposures.values())
 
 

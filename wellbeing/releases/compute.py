@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 MAX_AUDIT_ROUNDS = 12
 HIERARCHY_AUDIT_SECONDS = 120.0  # per round; what is undecided by then is treated as exposed
+HIERARCHY_SOLVE_SECONDS = 10.0  # per solve in the hierarchy's audit
 CUT_AUDIT_SECONDS = 10.0  # per cut family and round; a family not cleared by then is hidden
+CUT_SOLVE_SECONDS = 2.0  # per solve in a cut family: a family that needs longer is hidden
 INDEX_STEP = 2.5  # the 0–100 index is shown to the precision of a 1-decimal mean on a 1–5 scale
 _shuffler = secrets.SystemRandom()
 
@@ -755,11 +757,20 @@ def _audit_all(
             if not g.hidden
         ]
         dataset = _dataset(respondents, family, values)
-        budget = HIERARCHY_AUDIT_SECONDS if family is None else CUT_AUDIT_SECONDS
         # Only a hidden group with someone in it, but fewer than k, has answers to protect: an
         # empty group has none, and a group of k or more could have been shown in its own right.
         targets = {g.key for g in published if g.hidden and 0 < len(groups[g.key].members) < k}
-        found = audit([*published, *before], k, dataset=dataset, budget=budget, targets=targets)
+        hierarchy = family is None
+        found = audit(
+            [*published, *before],
+            k,
+            dataset=dataset,
+            targets=targets,
+            budget=HIERARCHY_AUDIT_SECONDS if hierarchy else CUT_AUDIT_SECONDS,
+            # Any exposure hides a whole cut family, so its audit stops at the first one.
+            time_limit=HIERARCHY_SOLVE_SECONDS if hierarchy else CUT_SOLVE_SECONDS,
+            stop_at_first=not hierarchy,
+        )
         if family is None:
             exposures += found
         elif found:
