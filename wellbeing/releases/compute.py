@@ -692,7 +692,9 @@ def draft_release(wave: Wave, bank: QuestionBank, k: int, earlier: Release | Non
             "cells": len(cells),
             "hidden_cells": hidden_cells,
             "groups": len(groups),
-            "hidden_groups": len([g for g in groups if _is_hidden(g, cells)]),
+            "hidden_groups": len(
+                {c.group.key for c in cells if c.measure == "respondents" and c.hidden}
+            ),
             "passed": not exposures,
         }
     )
@@ -700,10 +702,6 @@ def draft_release(wave: Wave, bank: QuestionBank, k: int, earlier: Release | Non
     notes["comment_groups"] = len(comment_groups)
     notes["comments_released"] = sum(len(g.comments) for g in comment_groups)
     return Draft(cells, comment_groups, notes)
-
-
-def _is_hidden(key: str, cells: list[CellDraft]) -> bool:
-    return any(c.group.key == key and c.measure == "respondents" and c.hidden for c in cells)
 
 
 def _all_cells(
