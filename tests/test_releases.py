@@ -16,7 +16,7 @@ from wellbeing.extensions import db
 from wellbeing.org.models import Unit
 from wellbeing.pulse.models import WaveStatus
 from wellbeing.releases import service
-from wellbeing.releases.gate import released_cells
+from wellbeing.releases.gate import UnknownRequest, released_cells, rolled_up
 from wellbeing.releases.models import ReleaseCell, ReleasedComment
 from wellbeing.releases.suppression import HIDDEN_REASON
 
@@ -77,6 +77,19 @@ def test_small_team_is_hidden_and_its_parent_is_shown(app: Flask) -> None:
     mean = cell(release.id, "North", wave.item_ids[0], "mean")
     assert mean.value is not None and mean.ci_low is not None and mean.value == round(mean.value, 1)
     assert release.audit["passed"] is True
+    # The hidden teams are counted in the agency, and pages can say so.
+    admin = factories.user("admin@example.org", Role.ADMIN)
+    lead = factories.user("lead@example.org", Role.LEADER, [f"{h.AGENCY}/East"])
+    roll = {
+        unit.path: (above.path if above else None)
+        for unit, above in _named(rolled_up(admin, wave_id=wave.id))
+    }
+    assert roll == {f"{h.AGENCY}/East": h.AGENCY, f"{h.AGENCY}/South": h.AGENCY}
+    assert [above for _, above in _named(rolled_up(lead, wave_id=wave.id))] == [None]
+
+
+def _named(roll: dict[int, Unit | None]) -> list[tuple[Unit, Unit | None]]:
+    return [(db.session.get_one(Unit, unit_id), above) for unit_id, above in roll.items()]
 
 
 def test_unanimous_answers_are_never_shown(app: Flask) -> None:
@@ -229,6 +242,11 @@ def test_the_gate_only_removes_cells_for_a_leaders_scope(app: Flask) -> None:
         )
     with pytest.raises(AccessDenied):
         released_cells(lead, wave_id=wave.id, unit_id=unit_id("South"))
+    with pytest.raises(UnknownRequest, match="unknown cut 'salary'"):
+        released_cells(admin, wave_id=wave.id, cut="salary")
+    with pytest.raises(UnknownRequest, match="unknown scope"):
+        released_cells(admin, wave_id=wave.id, scope="everyone")
+    assert {c.cut for c in released_cells(admin, wave_id=wave.id, cut="role_type")} == {"role_type"}
 
 
 def test_only_the_release_module_reads_raw_responses() -> None:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from wellbeing.auth.access import AccessDenied, can_see_unit, check_unit
 from wellbeing.auth.models import User
+from wellbeing.bank import current_bank
 from wellbeing.extensions import db
 from wellbeing.org.models import Unit
 from wellbeing.releases.models import CellScope, ReleaseCell
@@ -59,6 +60,8 @@ def released_cells(
     """
     if scope is not None and scope not in {s.value for s in CellScope}:
         raise UnknownRequest(f"unknown scope {scope!r}")
+    if cut is not None and cut != "" and cut not in current_bank().cuts:
+        raise UnknownRequest(f"unknown cut {cut!r}")
     release = latest_release(wave_id)
     if release is None:
         return []
@@ -109,3 +112,29 @@ def released_cells(
             )
         )
     return cells
+
+
+def rolled_up(viewer: User, *, wave_id: int) -> dict[int, Unit | None]:
+    """For each hidden unit the viewer may see, the lowest shown unit above it that includes it.
+
+    Small teams are not dropped from the results, they are counted in a larger group; pages say
+    which one. None where no unit above is shown, or none the viewer may see.
+    """
+    counts = [
+        c
+        for c in released_cells(viewer, wave_id=wave_id, scope=CellScope.SUBTREE.value, cut="")
+        if c.measure == "respondents"
+    ]
+    shown = {c.unit_id for c in counts if not c.hidden}
+    result: dict[int, Unit | None] = {}
+    for cell in counts:
+        if not cell.hidden:
+            continue
+        unit = db.session.get(Unit, cell.unit_id)
+        parent = db.session.get(Unit, unit.parent_id) if unit and unit.parent_id else None
+        while parent is not None and parent.id not in shown:
+            parent = db.session.get(Unit, parent.parent_id) if parent.parent_id else None
+        result[cell.unit_id] = (
+            parent if parent is not None and can_see_unit(viewer, parent) else None
+        )
+    return result
