@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -329,3 +329,17 @@ def test_reminders_fall_inside_the_window(app: Flask, smtp_server: SmtpServer) -
     # Delivered late (the server was down for days): a day-3 reminder would come after close.
     mailer.send_due(now=h.NOW + 5 * DAY)
     assert invitation_of(emails[0]).next_attempt_at is None
+
+
+def test_a_late_reminder_keeps_the_programs_gap_before_the_next() -> None:
+    sent = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    closes = sent + timedelta(days=7)
+    days = (3, 6)
+    assert mailer.reminder_due(sent, 0, days, closes, last=sent) == sent + timedelta(days=3)
+    # The first reminder went out on day 5, after an outage: the second waits three days more,
+    # which is past the close, so there is none.
+    late = sent + timedelta(days=5)
+    assert mailer.reminder_due(sent, 1, days, closes, last=late) is None
+    on_time = sent + timedelta(days=3)
+    assert mailer.reminder_due(sent, 1, days, closes, last=on_time) == sent + timedelta(days=6)
+    assert mailer.reminder_due(sent, 2, days, closes, last=on_time) is None

@@ -12,10 +12,12 @@ from tests import pulse_helpers as h
 from tests import release_helpers as rh
 from wellbeing.auth.access import AccessDenied
 from wellbeing.auth.models import Role
+from wellbeing.bank import current_bank
 from wellbeing.extensions import db
 from wellbeing.org.models import Unit
+from wellbeing.privacy import round_percent
 from wellbeing.pulse.models import WaveStatus
-from wellbeing.releases import service
+from wellbeing.releases import metrics, service
 from wellbeing.releases.gate import UnknownRequest, released_cells, rolled_up
 from wellbeing.releases.models import ReleaseCell, ReleasedComment
 from wellbeing.releases.suppression import HIDDEN_REASON
@@ -279,3 +281,50 @@ def test_only_the_release_module_reads_raw_responses() -> None:
             ):
                 offenders.append(rel)
     assert offenders == []
+
+
+def test_all_or_none_is_never_a_percentage_and_an_index_never_gives_back_an_item(
+    app: Flask,
+) -> None:
+    h.staff("North", 8)
+
+    def answer(
+        i: int, unit: str, items: list[str]
+    ) -> tuple[dict[str, str], str | None, dict[str, str]]:
+        # The first item: everyone agrees (4 or 5) without being unanimous.
+        return (
+            {item: (str(4 + i % 2) if item == items[0] else str(1 + i % 5)) for item in items},
+            None,
+            {},
+        )
+
+    wave = rh.run_wave(h.program(), answer)
+    release = service.compute_release(wave)
+    first = wave.item_ids[0]
+    assert not cell(release.id, "North", first, "mean").hidden
+    assert cell(release.id, "North", first, "favourable_pct").hidden  # 100% would say "everyone"
+    assert cell(release.id, "North", first, "unfavourable_pct").hidden  # 0% would too
+    shown = cell(release.id, "North", wave.item_ids[1], "favourable_pct")
+    assert not shown.hidden and shown.ci_low is not None and shown.ci_high is not None
+    # The intervals come from published numbers only: the rounded value and the band's floor.
+    low, high = metrics.published_share_interval((shown.value or 0) / 100, 5)
+    assert (shown.ci_low, shown.ci_high) == (round_percent(100 * low), round_percent(100 * high))
+
+
+def test_a_domain_index_is_hidden_when_one_of_its_items_is(app: Flask) -> None:
+    h.staff("North", 8)
+    bank = current_bank()
+
+    def answer(
+        i: int, unit: str, items: list[str]
+    ) -> tuple[dict[str, str], str | None, dict[str, str]]:
+        return {item: ("5" if item == items[-1] else str(1 + i % 5)) for item in items}, None, {}
+
+    wave = rh.run_wave(h.program(), answer)
+    release = service.compute_release(wave)
+    last = wave.item_ids[-1]
+    assert cell(release.id, "North", last, "mean").hidden  # unanimous
+    domain = bank.items[last].domain
+    assert cell(release.id, "North", domain, "index").hidden
+    others = {bank.items[i].domain for i in wave.item_ids[:-1]} - {domain}
+    assert any(not cell(release.id, "North", d, "index").hidden for d in others)

@@ -68,3 +68,26 @@ def test_every_shown_whole_keeps_a_safe_remainder(children: list[int], direct: i
         assert remainder == 0 or remainder >= K
         for key in shown:
             assert total - sizes[key] == 0 or total - sizes[key] >= K
+
+
+def test_a_cut_complement_needs_the_cuts_threshold() -> None:
+    # 30 in the unit, 23 answered "woman": the 7 others would be a cut group below 10.
+    women = Candidate("U:gender=woman", 23, 10, attribute=True)
+    structure = Structure(subsets=[("U", women.key)])
+    assert set(suppress([Candidate("U", 30, K), women], structure, K)) == {women.key}
+    more = Candidate("U:gender=woman", 20, 10, attribute=True)
+    assert suppress([Candidate("U", 30, K), more], structure, K) == {}
+
+
+def test_a_cut_value_everyone_gave_is_hidden() -> None:
+    # Showing "all 12 chose this" would tell the value of every one of them.
+    everyone = Candidate("U:language=spanish", 12, 10, attribute=True)
+    structure = Structure(subsets=[("U", everyone.key)])
+    assert set(suppress([Candidate("U", 12, K), everyone], structure, K)) == {everyone.key}
+
+
+def test_a_team_hidden_on_purpose_is_not_given_back_by_its_siblings() -> None:
+    # T is hidden because only a joiner separates it from last wave; P − S would show it.
+    structure = Structure(partitions=[("P", ["T", "S"])])
+    hidden = suppress(groups(P=18, T=9, S=9), structure, K, forced=["T"])
+    assert set(hidden) == {"T", "S"}

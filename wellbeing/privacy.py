@@ -45,6 +45,13 @@ def count_band(n: int, k: int) -> str | None:
     return None
 
 
+def band_floor(n: int, k: int) -> int | None:
+    """The low end of the band a count is shown in, or None when it must stay hidden."""
+    if n < k:
+        return None
+    return max(low for low, _, _ in COUNT_BANDS if low <= n)
+
+
 def round_mean(value: float) -> float:
     """Means are shown to one decimal place."""
     return round(value + 0.0, 1)

@@ -217,6 +217,7 @@ class _Outgoing:
 
     claim: Claim
     message: Message
+    sent_at: datetime | None
     reminders_sent: int
     reminder_days: tuple[int, ...]
     closes_at: datetime
@@ -273,11 +274,15 @@ def _compose_batch(claims: list[Claim]) -> list[_Outgoing]:
             _Outgoing(
                 claim,
                 compose(claim),
+                invitation.sent_at,
                 invitation.reminders_sent,
                 tuple(invitation.wave.program.reminder_days),
                 invitation.wave.closes_at,
             )
         )
+    # End the read before anything is sent: each delivery is then recorded in a transaction
+    # of its own that starts by writing, which SQLite lets wait for a lock instead of failing.
+    db.session.commit()
     return batch
 
 
@@ -317,19 +322,17 @@ def _record_delivery(outgoing: _Outgoing, sent_at: datetime, report: SendingRepo
     """The server has the message: mark it at once, so a crash later cannot send it again."""
     claim = outgoing.claim
     values: dict[str, object] = {"attempts": 0, "last_error": None}
+    first_sent: datetime | None
     if claim.kind is Kind.INVITATION:
         values.update(status=DeliveryStatus.SENT, sent_at=sent_at)
         first_sent, reminders_sent = sent_at, 0
         report.invitations += 1
     else:
-        values["reminders_sent"] = outgoing.reminders_sent + 1
-        first_sent = db.session.scalar(
-            sa.select(Invitation.sent_at).where(Invitation.id == claim.invitation_id)
-        )
-        reminders_sent = outgoing.reminders_sent + 1
+        first_sent, reminders_sent = outgoing.sent_at, outgoing.reminders_sent + 1
+        values["reminders_sent"] = reminders_sent
         report.reminders += 1
     values["next_attempt_at"] = reminder_due(
-        first_sent, reminders_sent, outgoing.reminder_days, outgoing.closes_at
+        first_sent, reminders_sent, outgoing.reminder_days, outgoing.closes_at, last=sent_at
     )
     db.session.execute(
         sa.update(Invitation)
@@ -341,12 +344,25 @@ def _record_delivery(outgoing: _Outgoing, sent_at: datetime, report: SendingRepo
 
 
 def reminder_due(
-    sent_at: datetime | None, reminders_sent: int, days: tuple[int, ...], closes_at: datetime
+    sent_at: datetime | None,
+    reminders_sent: int,
+    days: tuple[int, ...],
+    closes_at: datetime,
+    *,
+    last: datetime | None = None,
 ) -> datetime | None:
-    """The next reminder's moment, or None when none is left or it would fall after the close."""
+    """The next reminder's moment, or None when none is left or it would fall after the close.
+
+    Counted from the invitation, but never sooner after the ``last`` email than the program's
+    own gap between reminders, so a late first reminder (after a mail outage) is not followed
+    by the second minutes later.
+    """
     if sent_at is None or reminders_sent >= min(len(days), MAX_REMINDERS):
         return None
     due = sent_at + timedelta(days=days[reminders_sent])
+    if last is not None:
+        gap = days[reminders_sent] - (days[reminders_sent - 1] if reminders_sent else 0)
+        due = max(due, last + timedelta(days=gap))
     return due if due < closes_at else None
 
 

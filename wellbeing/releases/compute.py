@@ -24,6 +24,7 @@ from wellbeing.privacy import (
     COMMENT_MIN_RESPONDENTS,
     CUT_MAX_DEPTH,
     CUT_MIN_GROUP_SIZE,
+    band_floor,
     count_band,
     min_group_size,
     participation,
@@ -46,6 +47,8 @@ HIERARCHY_SOLVE_SECONDS = 10.0  # per solve in the hierarchy's audit
 CUT_AUDIT_SECONDS = 10.0  # per cut family and round; a family not cleared by then is hidden
 CUT_SOLVE_SECONDS = 2.0  # per solve in a cut family: a family that needs longer is hidden
 INDEX_STEP = 2.5  # the 0–100 index is shown to the precision of a 1-decimal mean on a 1–5 scale
+MEAN_SD_STEP = 0.5  # the spread behind a published mean interval, rounded up to this (1–5 scale)
+INDEX_SD_STEP = 12.5  # the same for the 0–100 index
 _shuffler = secrets.SystemRandom()
 
 
@@ -277,11 +280,25 @@ class CellDraft:
     estimate: metrics.Estimate | None = None
 
 
-def _pct(estimate: metrics.Estimate) -> tuple[float, float, float]:
-    return (
-        float(round_percent(100 * estimate.value)),
-        float(round_percent(100 * estimate.low)),
-        float(round_percent(100 * estimate.high)),
+def _share_cell(
+    group: Group, measure: str, metric: str, count: int, answered: int, k: int
+) -> CellDraft:
+    """A percentage cell; hidden when it is all or none, which would show everyone's answer."""
+    if count in (0, answered):
+        return CellDraft(group, measure, metric, hidden=True)
+    estimate = metrics.wilson(count, answered)
+    assert estimate is not None  # noqa: S101 - answered > 0 here
+    value = float(round_percent(100 * estimate.value))
+    floor = band_floor(answered, k) or answered
+    low, high = metrics.published_share_interval(value / 100, floor)
+    return CellDraft(
+        group,
+        measure,
+        metric,
+        value,
+        float(round_percent(100 * low)),
+        float(round_percent(100 * high)),
+        estimate=estimate,
     )
 
 
@@ -290,7 +307,12 @@ def _index_round(value: float) -> float:
 
 
 def group_cells(group: Group, plans: dict[str, ItemPlan], hidden: bool, k: int) -> list[CellDraft]:
-    """Every cell for one group; when the group is hidden, the same cells, all hidden."""
+    """Every cell for one group; when the group is hidden, the same cells, all hidden.
+
+    Intervals are computed from published numbers only (see ``metrics.published_*``), and a
+    domain index is shown only where every one of its items is, so neither can give back a
+    hidden number.
+    """
     n = len(group.members)
     cells = [
         CellDraft(
@@ -302,61 +324,56 @@ def group_cells(group: Group, plans: dict[str, ItemPlan], hidden: bool, k: int) 
         )
     ]
     domains: dict[str, list[ItemPlan]] = defaultdict(list)
+    hidden_items: set[str] = set()
     for item_id, plan in plans.items():
         answers = [r.values[item_id] for r in group.members if item_id in r.values]
         item_hidden = hidden or len(answers) < k or len(set(answers)) <= 1
         names = (["mean"] if plan.scored else []) + ["favourable_pct", "unfavourable_pct"]
+        prevalence = PREVALENCE.get(plan.item.domain) if plan.item.role != "deep_dive" else None
+        if plan.scored:
+            domains[plan.item.domain].append(plan)
         if item_hidden:
+            hidden_items.add(item_id)
             cells += [CellDraft(group, item_id, name, hidden=True) for name in names]
-            if plan.item.domain in PREVALENCE and plan.item.role != "deep_dive":
-                cells.append(
-                    CellDraft(group, PREVALENCE[plan.item.domain], "prevalence_pct", hidden=True)
+            if prevalence:
+                cells.append(CellDraft(group, prevalence, "prevalence_pct", hidden=True))
+            continue
+        floor = band_floor(len(answers), k) or len(answers)
+        if plan.scored:
+            est = metrics.mean_estimate([float(a) for a in answers])
+            assert est is not None  # noqa: S101 - answers is non-empty here
+            mean = round_mean(est.value)
+            low, high = metrics.published_mean_interval(mean, est.sd, floor, MEAN_SD_STEP)
+            cells.append(
+                CellDraft(
+                    group,
+                    item_id,
+                    "mean",
+                    mean,
+                    round_mean(max(low, plan.values[0])),
+                    round_mean(min(high, plan.values[-1])),
+                    estimate=est,
                 )
-        else:
-            if plan.scored:
-                est = metrics.mean_estimate([float(a) for a in answers])
-                assert est is not None  # noqa: S101 - answers is non-empty here
+            )
+        favourable = sum(1 for a in answers if a in plan.favourable)
+        unfavourable = sum(1 for a in answers if a in plan.unfavourable)
+        cells.append(_share_cell(group, item_id, "favourable_pct", favourable, len(answers), k))
+        cells.append(_share_cell(group, item_id, "unfavourable_pct", unfavourable, len(answers), k))
+        if prevalence:
+            cells.append(
+                _share_cell(group, prevalence, "prevalence_pct", unfavourable, len(answers), k)
+            )
+        counts = {v: sum(1 for a in answers if a == v) for v in plan.values}
+        if all(c == 0 or c >= k for c in counts.values()):
+            for v, c in counts.items():
                 cells.append(
                     CellDraft(
                         group,
                         item_id,
-                        "mean",
-                        round_mean(est.value),
-                        round_mean(est.low),
-                        round_mean(est.high),
-                        estimate=est,
+                        f"dist_{v}",
+                        float(round_percent(100 * c / len(answers))),
                     )
                 )
-            fav = metrics.wilson(sum(1 for a in answers if a in plan.favourable), len(answers))
-            unfav = metrics.wilson(sum(1 for a in answers if a in plan.unfavourable), len(answers))
-            assert fav is not None and unfav is not None  # noqa: S101
-            cells.append(CellDraft(group, item_id, "favourable_pct", *_pct(fav), estimate=fav))
-            cells.append(
-                CellDraft(group, item_id, "unfavourable_pct", *_pct(unfav), estimate=unfav)
-            )
-            if plan.item.domain in PREVALENCE and plan.item.role != "deep_dive":
-                cells.append(
-                    CellDraft(
-                        group,
-                        PREVALENCE[plan.item.domain],
-                        "prevalence_pct",
-                        *_pct(unfav),
-                        estimate=unfav,
-                    )
-                )
-            counts = {v: sum(1 for a in answers if a == v) for v in plan.values}
-            if all(c == 0 or c >= k for c in counts.values()):
-                for v, c in counts.items():
-                    cells.append(
-                        CellDraft(
-                            group,
-                            item_id,
-                            f"dist_{v}",
-                            float(round_percent(100 * c / len(answers))),
-                        )
-                    )
-        if plan.scored:
-            domains[plan.item.domain].append(plan)
     for domain, domain_plans in domains.items():
         scores = []
         for r in group.members:
@@ -367,19 +384,23 @@ def group_cells(group: Group, plans: dict[str, ItemPlan], hidden: bool, k: int) 
             ]
             if mine:
                 scores.append(sum(mine) / len(mine))
-        if hidden or len(scores) < k or len(set(scores)) <= 1:
+        some_item_hidden = any(p.item.id in hidden_items for p in domain_plans)
+        if hidden or some_item_hidden or len(scores) < k or len(set(scores)) <= 1:
             cells.append(CellDraft(group, domain, "index", hidden=True))
             continue
         est = metrics.mean_estimate(scores)
         assert est is not None  # noqa: S101
+        index = _index_round(est.value)
+        floor = band_floor(len(scores), k) or len(scores)
+        low, high = metrics.published_mean_interval(index, est.sd, floor, INDEX_SD_STEP)
         cells.append(
             CellDraft(
                 group,
                 domain,
                 "index",
-                _index_round(est.value),
-                _index_round(max(0.0, est.low)),
-                _index_round(min(100.0, est.high)),
+                index,
+                _index_round(max(0.0, low)),
+                _index_round(min(100.0, high)),
                 estimate=est,
             )
         )
@@ -439,8 +460,9 @@ def apply_changes(
         if change is None:
             continue
         cell.change = change.verdict
-        diff = change.difference * scale
-        cell.change_value = float(round_percent(diff)) if scale == 100.0 else round(diff, 1)
+        if cell.value is not None and before.value is not None:
+            diff = cell.value - before.value
+            cell.change_value = float(round_percent(diff)) if scale == 100.0 else round(diff, 1)
 
 
 # ------------------------------------------------------------------ the audit
@@ -647,7 +669,9 @@ def draft_release(wave: Wave, bank: QuestionBank, k: int, earlier: Release | Non
         "exposures_fixed": [],
         "cross_wave_hidden": sorted(forced),
     }
-    candidates = [Candidate(g.key, len(g.members), g.threshold) for g in groups.values()]
+    candidates = [
+        Candidate(g.key, len(g.members), g.threshold, attribute=g.is_cut) for g in groups.values()
+    ]
     earlier_published = _earlier_published(earlier, bank, k) if earlier is not None else {}
     cut_keys = {
         family: {key for key, g in groups.items() if g.cut == family} for family in cut_values
@@ -698,7 +722,8 @@ def draft_release(wave: Wave, bank: QuestionBank, k: int, earlier: Release | Non
             "passed": not exposures,
         }
     )
-    comment_groups = _release_comments(wave, units, respondents, bank, k)
+    # A release that could not pass shows nothing at all, comments included.
+    comment_groups = [] if exposures else _release_comments(wave, units, respondents, bank, k)
     notes["comment_groups"] = len(comment_groups)
     notes["comments_released"] = sum(len(g.comments) for g in comment_groups)
     return Draft(cells, comment_groups, notes)
@@ -755,13 +780,20 @@ def _audit_all(
             if not g.hidden
         ]
         dataset = _dataset(respondents, family, values)
-        # Only a hidden group with someone in it, but fewer than k, has answers to protect: an
-        # empty group has none, and a group of k or more could have been shown in its own right.
-        targets = {g.key for g in published if g.hidden and 0 < len(groups[g.key].members) < k}
+        # Only a hidden group with someone in it, but fewer than its threshold (k, or 10 for a
+        # cut value), has answers to protect: an empty group has none, and a larger one could
+        # have been shown in its own right.
+        targets = {
+            g.key
+            for g in published
+            if g.hidden and 0 < len(groups[g.key].members) < groups[g.key].threshold
+        }
         hierarchy = family is None
         found = audit(
             [*published, *before],
-            k,
+            # A cut family is attacked with the cuts' own threshold: a group of 5 to 9 people
+            # sharing an answer must not be worked out either.
+            k if hierarchy else max(k, CUT_MIN_GROUP_SIZE),
             dataset=dataset,
             targets=targets,
             budget=HIERARCHY_AUDIT_SECONDS if hierarchy else CUT_AUDIT_SECONDS,
@@ -848,7 +880,7 @@ def _previous_drafts(
     groups, _ = build_groups(units, respondents, cut_values, k)
     plans = item_plans(wave, bank)
     shown = {
-        (c.unit_id, c.scope, c.cut, c.cut_value, c.measure, c.metric)
+        (c.unit_id, c.scope, c.cut, c.cut_value, c.measure, c.metric): c.value
         for c in db.session.scalars(
             sa.select(ReleaseCell).where(
                 ReleaseCell.release_id == release.id, ReleaseCell.hidden.is_(False)
@@ -867,6 +899,9 @@ def _previous_drafts(
                 cell.metric,
             )
             if identity in shown:
+                # The change shown is between two published values; only its verdict uses the
+                # unrounded estimates.
+                cell.value = shown[identity]
                 result[(group.key, cell.measure, cell.metric)] = cell
     return result
 

@@ -90,3 +90,27 @@ def newcombe_change(before: Estimate, after: Estimate) -> Change:
     low = diff - math.sqrt((after.value - after.low) ** 2 + (before.high - before.value) ** 2)
     high = diff + math.sqrt((after.high - after.value) ** 2 + (before.value - before.low) ** 2)
     return Change(diff, low, high, low > 0 or high < 0)
+
+
+def published_share_interval(share: float, n: int) -> tuple[float, float]:
+    """A Wilson interval for an already rounded share (0–1) at a count's band floor.
+
+    Published intervals are built only from numbers that are published anyway (the rounded
+    value and the low end of the count band), so they add nothing an attacker could use; they
+    are a little wider than the exact ones, never narrower.
+    """
+    denom = 1 + Z95**2 / n
+    centre = (share + Z95**2 / (2 * n)) / denom
+    half = Z95 * math.sqrt(share * (1 - share) / n + Z95**2 / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def published_mean_interval(mean: float, sd: float, n: int, sd_step: float) -> tuple[float, float]:
+    """A t interval for an already rounded mean at a count's band floor.
+
+    The spread is rounded up to ``sd_step`` (and never below one step), so the interval
+    says how uncertain the mean is without giving away the group's exact dispersion.
+    """
+    coarse = max(sd_step, math.ceil(sd / sd_step) * sd_step)
+    half = float(stats.t.ppf(0.975, max(n - 1, 1))) * coarse / math.sqrt(n)
+    return mean - half, mean + half

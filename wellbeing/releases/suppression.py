@@ -9,7 +9,13 @@ Rules (DESIGN, "Suppression rules"):
   is hidden too;
 - remainders: where a shown group is split into parts (children, direct members, cut values),
   the people in its hidden or unlisted parts must together number 0 or at least k; otherwise the
-  smallest shown part is hidden as well, and so on until that holds.
+  smallest shown part is hidden as well, and so on until that holds;
+- thresholds travel: a subset or part with a higher threshold of its own (an equity cut, 10)
+  needs that many in the remainder too, or the complement would be a small cut group;
+- attributes are never unanimous: a cut group holding everyone of the group it splits would
+  show that all of them gave that answer, so it is hidden;
+- a group hidden on purpose (``forced``: the same team a joiner or leaver away from last wave)
+  must not be the one hidden part of a shown whole, or subtraction would give it back.
 Hidden groups all carry the same reason, so "hidden" reads the same whether a group has 0
 respondents, k − 1, or was hidden to protect a neighbour.
 """
@@ -29,6 +35,7 @@ class Candidate:
     key: str
     respondents: int
     threshold: int
+    attribute: bool = False  # a self-reported cut value, not a unit of the organisation
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ def suppress(
     """The hidden groups, each with the uniform reason; ``forced`` are hidden from the start."""
     groups: Mapping[str, Candidate] = {c.key: c for c in candidates}
     hidden = {key for key, c in groups.items() if c.respondents < c.threshold}
-    hidden |= {key for key in forced if key in groups}
+    protected = {key for key in forced if key in groups}
+    hidden |= protected
 
     changed = True
     while changed:
@@ -58,15 +66,24 @@ def suppress(
             if whole in hidden or part in hidden or whole not in groups or part not in groups:
                 continue
             rest = groups[whole].respondents - groups[part].respondents
-            if 0 < rest < k:
+            limit = max(k, groups[part].threshold)
+            if 0 < rest < limit or (rest == 0 and groups[part].attribute):
                 hidden.add(part)
                 changed = True
         for whole, parts in structure.partitions:
             if whole in hidden or whole not in groups:
                 continue
-            shown = [p for p in parts if p in groups and p not in hidden]
+            known = [p for p in parts if p in groups]
+            shown = [p for p in known if p not in hidden]
             remainder = groups[whole].respondents - sum(groups[p].respondents for p in shown)
-            if shown and 0 < remainder < k:
+            limit = max([k, *(groups[p].threshold for p in known)])
+            concealed = [p for p in known if p in hidden]
+            given_back = (
+                len(concealed) == 1
+                and concealed[0] in protected
+                and remainder == groups[concealed[0]].respondents
+            )
+            if shown and (0 < remainder < limit or given_back):
                 smallest = min(shown, key=lambda p: (groups[p].respondents, p))
                 hidden.add(smallest)
                 changed = True
