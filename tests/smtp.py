@@ -8,7 +8,7 @@ Use the ``smtp_server`` fixture (registered in ``conftest.py``) and point an app
         (message,) = smtp_server.to("ana@example.org")
 
 Switches: ``stop()``/``start()`` (connections refused while stopped), ``fail_temporarily``
-(every recipient answered 451), ``reject(address)`` (that recipient answered 550), and
+(every recipient answered 451), ``reject(address)`` (that recipient answered 550), ``full`` (a set of addresses answered 452), and
 ``stall_at(n)`` (the n-th message, counting from 1, is held unanswered until ``release()``,
 then refused with 451 and not kept) for killing a sender mid-send.
 """
@@ -84,6 +84,8 @@ class _Handler:
             return "451 4.3.0 Mail system busy, try again later"
         if address.lower() in self.server.rejected:
             return "550 5.1.1 No such mailbox here"
+        if address.lower() in self.server.full:
+            return "452 4.2.2 Mailbox full, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -128,6 +130,7 @@ class SmtpServer:
         self.data_commands = 0
         self.fail_temporarily = False
         self.rejected: set[str] = set()
+        self.full: set[str] = set()
         self.stall_number: int | None = None
         self.stalled = threading.Event()
         self.released = threading.Event()

@@ -343,3 +343,20 @@ def test_a_late_reminder_keeps_the_programs_gap_before_the_next() -> None:
     on_time = sent + timedelta(days=3)
     assert mailer.reminder_due(sent, 1, days, closes, last=on_time) == sent + timedelta(days=6)
     assert mailer.reminder_due(sent, 2, days, closes, last=on_time) is None
+
+
+def test_one_full_mailbox_waits_while_the_rest_of_the_batch_goes(
+    app: Flask, smtp_server: SmtpServer
+) -> None:
+    smtp_server.serve(app)
+    _, emails = open_wave(3)
+    smtp_server.full.add(emails[0])
+    first = mailer.send_due(now=h.NOW)
+    assert (first.invitations, first.deferred) == (2, 1)
+    assert smtp_server.recipients() == sorted(emails[1:])
+    row = invitation_of(emails[0])
+    assert row.status is DeliveryStatus.PENDING and (row.last_error or "").startswith("452")
+
+    smtp_server.full.clear()
+    assert mailer.send_due(now=h.NOW + timedelta(minutes=3)).invitations == 1
+    assert smtp_server.recipients() == sorted(emails)

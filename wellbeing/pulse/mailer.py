@@ -235,14 +235,12 @@ def send_batch(claims: list[Claim], clock: Callable[[], datetime], report: Sendi
                 try:
                     connection.send(outgoing.message)
                 except smtplib.SMTPRecipientsRefused as exc:
+                    # A refusal concerns this one message: the rest of the batch still goes.
                     code, reason = _first_refusal(exc)
-                    if code < 500:
-                        raise
-                    _record_rejection(claim, f"{code} {reason}", report)
+                    _refused(claim, code, f"{code} {reason}", clock(), report)
                 except smtplib.SMTPDataError as exc:
-                    if exc.smtp_code < 500:
-                        raise
-                    _record_rejection(claim, f"{exc.smtp_code} {_text(exc.smtp_error)}", report)
+                    error = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                    _refused(claim, exc.smtp_code, error, clock(), report)
                 else:
                     _record_delivery(outgoing, clock(), report)
                 remaining.pop(0)
@@ -364,6 +362,14 @@ def reminder_due(
         gap = days[reminders_sent] - (days[reminders_sent - 1] if reminders_sent else 0)
         due = max(due, last + timedelta(days=gap))
     return due if due < closes_at else None
+
+
+def _refused(claim: Claim, code: int, error: str, now: datetime, report: SendingReport) -> None:
+    """A 5xx is final for the address; a 4xx (a full mailbox, greylisting) is tried again later."""
+    if code >= 500:
+        _record_rejection(claim, error, report)
+    else:
+        _defer([claim], error, now, report)
 
 
 def _record_rejection(claim: Claim, error: str, report: SendingReport) -> None:

@@ -596,7 +596,10 @@ def compute_release(
             f"wave {wave.id} already has a release; recomputing must be asked for explicitly"
         )
     k = min_group_size()
-    draft = draft_release(wave, bank, k, earlier=existing)
+    earlier = list(
+        db.session.scalars(sa.select(Release).where(Release.wave_id == wave.id))
+    )  # every version anyone may have seen or exported
+    draft = draft_release(wave, bank, k, earlier=earlier)
     release = Release(
         wave_id=wave.id,
         version=(existing.version + 1) if existing else 1,
@@ -649,7 +652,9 @@ def compute_release(
     return release
 
 
-def draft_release(wave: Wave, bank: QuestionBank, k: int, earlier: Release | None = None) -> Draft:
+def draft_release(
+    wave: Wave, bank: QuestionBank, k: int, earlier: list[Release] | None = None
+) -> Draft:
     """Compute every cell, suppress, audit, and suppress more until the audit passes."""
     units = list(db.session.scalars(sa.select(Unit).order_by(Unit.path)))
     respondents = _respondents(wave.id)
@@ -672,7 +677,15 @@ def draft_release(wave: Wave, bank: QuestionBank, k: int, earlier: Release | Non
     candidates = [
         Candidate(g.key, len(g.members), g.threshold, attribute=g.is_cut) for g in groups.values()
     ]
-    earlier_published = _earlier_published(earlier, bank, k) if earlier is not None else {}
+    earlier_published: dict[str | None, list[PublishedGroup]] = defaultdict(list)
+    for version in earlier or []:
+        for family, published in _earlier_published(version, bank, k).items():
+            earlier_published[family] += [
+                PublishedGroup(
+                    f"v{version.version}:{g.key}", g.atoms, g.hidden, g.count_band, g.items
+                )
+                for g in published
+            ]
     cut_keys = {
         family: {key for key, g in groups.items() if g.cut == family} for family in cut_values
     }
