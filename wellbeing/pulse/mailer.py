@@ -255,19 +255,22 @@ def send_batch(claims: list[Claim], clock: Callable[[], datetime], report: Sendi
 def _compose_batch(claims: list[Claim]) -> list[_Outgoing]:
     """Every email of a batch, with its invitation, wave and person loaded in one query."""
     ids = [claim.invitation_id for claim in claims]
-    list(
-        db.session.scalars(
+    # Held in a dict so the loaded rows stay in the session's (weak) identity map while composing.
+    loaded = {
+        invitation.id: invitation
+        for invitation in db.session.scalars(
             sa.select(Invitation)
             .where(Invitation.id.in_(ids))
             .options(
                 joinedload(Invitation.person),
                 joinedload(Invitation.wave).joinedload(Wave.program),
             )
+            .execution_options(populate_existing=True)  # the claim's commit expired them
         )
-    )
+    }
     batch = []
     for claim in claims:
-        invitation = db.session.get_one(Invitation, claim.invitation_id)
+        invitation = loaded[claim.invitation_id]
         batch.append(
             _Outgoing(
                 claim,
