@@ -72,4 +72,10 @@ def _show(wave: Wave) -> None:
         click.echo(
             f"  {len(crossed)} group(s) hidden because only a joiner or leaver separates them from last wave"
         )
+    families = audit.get("cut_families_hidden") or []
+    if families:
+        click.echo(
+            "  equity cuts hidden whole because the audit could not clear them: "
+            + ", ".join(families)
+        )
     click.echo(f"  why cells are hidden: {summary.reason}")
