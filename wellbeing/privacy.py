@@ -52,6 +52,16 @@ def band_floor(n: int, k: int) -> int | None:
     return max(low for low, _, _ in COUNT_BANDS if low <= n)
 
 
+def unanimous(values: list[int] | list[float]) -> bool:
+    """Whether showing a statistic of these answers would show everyone's answer."""
+    return len(set(values)) <= 1
+
+
+def all_or_none(count: int, total: int) -> bool:
+    """Whether a share is 0% or 100%: "none of them" or "all of them" is everyone's answer."""
+    return count in (0, total)
+
+
 def round_mean(value: float) -> float:
     """Means are shown to one decimal place."""
     return round(value + 0.0, 1)

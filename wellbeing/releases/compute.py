@@ -24,12 +24,14 @@ from wellbeing.privacy import (
     COMMENT_MIN_RESPONDENTS,
     CUT_MAX_DEPTH,
     CUT_MIN_GROUP_SIZE,
+    all_or_none,
     band_floor,
     count_band,
     min_group_size,
     participation,
     round_mean,
     round_percent,
+    unanimous,
 )
 from wellbeing.pulse.models import Invitation, Wave, WaveStatus
 from wellbeing.releases import metrics
@@ -284,7 +286,7 @@ def _share_cell(
     group: Group, measure: str, metric: str, count: int, answered: int, k: int
 ) -> CellDraft:
     """A percentage cell; hidden when it is all or none, which would show everyone's answer."""
-    if count in (0, answered):
+    if all_or_none(count, answered):
         return CellDraft(group, measure, metric, hidden=True)
     estimate = metrics.wilson(count, answered)
     assert estimate is not None  # noqa: S101 - answered > 0 here
@@ -327,7 +329,7 @@ def group_cells(group: Group, plans: dict[str, ItemPlan], hidden: bool, k: int) 
     hidden_items: set[str] = set()
     for item_id, plan in plans.items():
         answers = [r.values[item_id] for r in group.members if item_id in r.values]
-        item_hidden = hidden or len(answers) < k or len(set(answers)) <= 1
+        item_hidden = hidden or len(answers) < k or unanimous(answers)
         names = (["mean"] if plan.scored else []) + ["favourable_pct", "unfavourable_pct"]
         prevalence = PREVALENCE.get(plan.item.domain) if plan.item.role != "deep_dive" else None
         if plan.scored:
@@ -385,7 +387,7 @@ def group_cells(group: Group, plans: dict[str, ItemPlan], hidden: bool, k: int) 
             if mine:
                 scores.append(sum(mine) / len(mine))
         some_item_hidden = any(p.item.id in hidden_items for p in domain_plans)
-        if hidden or some_item_hidden or len(scores) < k or len(set(scores)) <= 1:
+        if hidden or some_item_hidden or len(scores) < k or unanimous(scores):
             cells.append(CellDraft(group, domain, "index", hidden=True))
             continue
         est = metrics.mean_estimate(scores)
