@@ -80,8 +80,8 @@ def has_history() -> bool:
 def build_history(waves: int, now: datetime | None = None, progress: Progress | None = None) -> int:
     """Add ``waves`` released past waves, ending before ``now``, unless the program has some.
 
-    Commits after each wave so a long build can be interrupted and picked up again. Returns the
-    number of waves added.
+    Commits after each wave, so an interrupted build keeps the waves it finished (and, since
+    the program then has waves, is not extended later). Returns the number of waves added.
     """
     now = now or datetime.now(UTC)
     if has_history():

@@ -453,18 +453,18 @@ def apply_changes(
         before = previous_cells.get((cell.group.key, cell.measure, cell.metric))
         if before is None or before.hidden or before.estimate is None:
             continue
-        if cell.metric in ("mean", "index"):
-            change = metrics.welch_change(before.estimate, cell.estimate)
-            scale = 1.0
-        else:
-            change = metrics.newcombe_change(before.estimate, cell.estimate)
-            scale = 100.0
+        percent = cell.metric not in ("mean", "index")
+        change = (
+            metrics.newcombe_change(before.estimate, cell.estimate)
+            if percent
+            else metrics.welch_change(before.estimate, cell.estimate)
+        )
         if change is None:
             continue
         cell.change = change.verdict
         if cell.value is not None and before.value is not None:
             diff = cell.value - before.value
-            cell.change_value = float(round_percent(diff)) if scale == 100.0 else round(diff, 1)
+            cell.change_value = float(round_percent(diff)) if percent else round(diff, 1)
 
 
 # ------------------------------------------------------------------ the audit
@@ -587,20 +587,18 @@ def compute_release(
         raise ReleaseError(
             f"wave {wave.id} is still open; releases are computed only after closing"
         )
-    existing = db.session.scalar(
-        sa.select(Release)
-        .where(Release.wave_id == wave.id)
-        .order_by(Release.version.desc())
-        .limit(1)
+    # Every version anyone may have seen or exported; the new one is audited with them all.
+    earlier = list(
+        db.session.scalars(
+            sa.select(Release).where(Release.wave_id == wave.id).order_by(Release.version)
+        )
     )
+    existing = earlier[-1] if earlier else None
     if existing is not None and not recompute:
         raise ReleaseError(
             f"wave {wave.id} already has a release; recomputing must be asked for explicitly"
         )
     k = min_group_size()
-    earlier = list(
-        db.session.scalars(sa.select(Release).where(Release.wave_id == wave.id))
-    )  # every version anyone may have seen or exported
     draft = draft_release(wave, bank, k, earlier=earlier)
     release = Release(
         wave_id=wave.id,

@@ -43,10 +43,15 @@ def wilson(successes: int, n: int) -> Estimate | None:
     if n == 0:
         return None
     p = successes / n
+    return Estimate(p, *_wilson_bounds(p, n), n)
+
+
+def _wilson_bounds(p: float, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share ``p`` observed over ``n``."""
     denom = 1 + Z95**2 / n
     centre = (p + Z95**2 / (2 * n)) / denom
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def index_value(value: float, low: int = 1, high: int = 5) -> float:
@@ -99,10 +104,7 @@ def published_share_interval(share: float, n: int) -> tuple[float, float]:
     value and the low end of the count band), so they add nothing an attacker could use; they
     are a little wider than the exact ones, never narrower.
     """
-    denom = 1 + Z95**2 / n
-    centre = (share + Z95**2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(share * (1 - share) / n + Z95**2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return _wilson_bounds(share, n)
 
 
 def published_mean_interval(mean: float, sd: float, n: int, sd_step: float) -> tuple[float, float]:
