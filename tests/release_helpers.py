@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -28,11 +29,16 @@ def steady(value: int = 4) -> Answerer:
 
 
 def run_wave(
-    program: PulseProgram, answerer: Answerer, *, respond: float = 1.0, seed: int = 7
+    program: PulseProgram,
+    answerer: Answerer,
+    *,
+    respond: float = 1.0,
+    seed: int = 7,
+    now: datetime | None = None,
 ) -> Wave:
     """Open a wave, have people answer through the service, close it and write responses."""
     rng = random.Random(seed)
-    wave = pulse.open_wave(program, h.NOW)
+    wave = pulse.open_wave(program, now or h.NOW)
     invitations = list(
         db.session.execute(
             sa.select(Invitation.id, Invitation.unit_id)

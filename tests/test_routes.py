@@ -1,4 +1,4 @@
-"""Every route is either on the short public list or requires a signed-in user."""
+"""Every route is public by name, requires a signed-in user, or (the API) a personal token."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 # Endpoints staff and machines reach without an account. Anything else must ask for a login.
-PUBLIC_ENDPOINTS = {"static", "health.healthz", "auth.login"}
+PUBLIC_ENDPOINTS = {"static", "health.healthz", "auth.login", "assets.plotly_js"}
 PUBLIC_BLUEPRINTS = {"survey", "demo"}
+# The JSON API answers 401 without a bearer token and never takes a session cookie.
+TOKEN_BLUEPRINTS = {"api"}
 
 
 def _sample(match: re.Match[str]) -> str:
@@ -33,7 +35,11 @@ def test_every_non_public_route_requires_login(app: Flask, client: FlaskClient) 
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             app.config["WTF_CSRF_ENABLED"] = False  # reach the login check, not the CSRF check
             response = client.open(path, method=method)
-            assert response.status_code == 302, (endpoint, method, response.status_code)
-            assert response.headers["Location"].startswith("/login"), (endpoint, method)
+            if endpoint.split(".")[0] in TOKEN_BLUEPRINTS:
+                assert response.status_code == 401, (endpoint, method, response.status_code)
+                assert response.json and response.json["error"] == "unauthorized"
+            else:
+                assert response.status_code == 302, (endpoint, method, response.status_code)
+                assert response.headers["Location"].startswith("/login"), (endpoint, method)
             checked += 1
     assert checked >= 8

@@ -75,11 +75,14 @@ def register_bank(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from wellbeing.api.views import bp as api_bp
+    from wellbeing.assets import bp as assets_bp
     from wellbeing.auth.access import template_helpers
     from wellbeing.auth.views import bp as auth_bp
     from wellbeing.health import bp as health_bp
     from wellbeing.org.views import bp as org_bp
     from wellbeing.pulse.views import bp as pulse_bp
+    from wellbeing.reports.views import bp as reports_bp
     from wellbeing.survey.views import bp as survey_bp
 
     app.register_blueprint(health_bp)
@@ -87,6 +90,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(org_bp)
     app.register_blueprint(pulse_bp)
     app.register_blueprint(survey_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(assets_bp)
     app.context_processor(template_helpers)
 
 

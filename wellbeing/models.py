@@ -1,7 +1,7 @@
 """Every model, imported in one place so migrations and ``create_all`` see the whole schema."""
 
 from wellbeing.actions.models import Action, ActionStatus
-from wellbeing.auth.models import Role, User, user_unit
+from wellbeing.auth.models import AccessRecord, ApiToken, Role, User, user_unit
 from wellbeing.org.models import Person, Unit
 from wellbeing.pulse.models import (
     DeliveryStatus,
@@ -16,9 +16,11 @@ from wellbeing.releases.models import CellScope, Release, ReleaseCell, ReleasedC
 from wellbeing.responses.models import Answer, Choice, Comment, Response, Submission
 
 __all__ = [
+    "AccessRecord",
     "Action",
     "ActionStatus",
     "Answer",
+    "ApiToken",
     "CellScope",
     "Choice",
     "Comment",

@@ -21,7 +21,9 @@ View = TypeVar("View", bound=Callable[..., object])
 
 # What each role may do. Unknown roles raise: nothing defaults to allowed.
 PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({"manage_programs", "manage_roster", "see_all_units", "manage_users"}),
+    Role.ADMIN: frozenset(
+        {"manage_programs", "manage_roster", "see_all_units", "manage_users", "read_access_log"}
+    ),
     Role.COORDINATOR: frozenset({"manage_programs", "manage_roster", "see_all_units"}),
     Role.LEADER: frozenset(),
 }

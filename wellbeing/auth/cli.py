@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from wellbeing.auth import service
+from wellbeing.auth import api_tokens, service
 from wellbeing.auth.models import Role
 from wellbeing.extensions import db
 
@@ -46,3 +46,52 @@ def create_user(email: str, role: str, units: tuple[str, ...], password_stdin: b
     db.session.commit()
     scope = ", ".join(u.path for u in user.units) or "all units"
     click.echo(f"Created {user.role.value} {user.email} (sees: {scope}).")
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--label", default="", help="What the token is for, e.g. 'Power BI'.")
+def issue_token(email: str, label: str) -> None:
+    """Issue a personal token for the read-only JSON API (shown once; keep it secret)."""
+    try:
+        token, plain = api_tokens.issue(email, label)
+    except api_tokens.TokenError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Token {token.id} for {token.user.email} (sees what they see on the pages):")
+    click.echo(plain)
+    click.echo(
+        "It is shown only now. Revoke it with: wellbeing users revoke-token " + str(token.id)
+    )
+
+
+@users_cli.command("tokens")
+@click.argument("email")
+def list_tokens(email: str) -> None:
+    """List a user's API tokens (never the tokens themselves)."""
+    try:
+        tokens = api_tokens.tokens_of(email)
+    except api_tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not tokens:
+        click.echo(f"{email} has no API tokens. Issue one with: wellbeing users token {email}")
+    for token in tokens:
+        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        used = (
+            f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+        )
+        click.echo(f"{token.id}\t{token.label or '-'}\t{state}\t{used}")
+
+
+@users_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke an API token at once; requests with it answer 401 from then on."""
+    try:
+        token = api_tokens.revoke(token_id)
+    except api_tokens.TokenError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Revoked token {token.id} of {token.user.email}.")

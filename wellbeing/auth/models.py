@@ -52,3 +52,39 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A personal, revocable token for the read-only JSON API; only its hash is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (sa.CheckConstraint("length(token_hash) = 64", name="hash_length"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class AccessRecord(db.Model):  # type: ignore[name-defined,misc]
+    """One view of results: who, through which channel, what and in what scope, when."""
+
+    __tablename__ = "access_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    user_email: Mapped[str] = mapped_column(sa.String(320))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    what: Mapped[str] = mapped_column(sa.String(500))
+    scope: Mapped[str] = mapped_column(sa.String(1000))

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
-from wellbeing.auth import service
-from wellbeing.auth.access import login_required
+from wellbeing.auth import access_log, service
+from wellbeing.auth.access import login_required, requires
 from wellbeing.auth.forms import LoginForm
 from wellbeing.extensions import limiter
 from wellbeing.org.service import scope_summary
@@ -59,3 +59,15 @@ def logout() -> ResponseReturnValue:
 @login_required
 def home() -> ResponseReturnValue:
     return render_template("home.html", scope=scope_summary(service.visible_units(current_user)))
+
+
+@bp.get("/admin/access-log", endpoint="access_log")
+@requires("read_access_log")
+def access_log_page() -> ResponseReturnValue:
+    page = access_log.read(
+        page=request.args.get("page", 1, type=int) or 1,
+        user_email=request.args.get("user", "")[:320],
+        channel=request.args.get("channel", "")[:16],
+    )
+    access_log.record(current_user, "page", f"GET {request.full_path.rstrip('?')}")
+    return render_template("auth/access_log.html", log=page, channels=access_log.CHANNELS)

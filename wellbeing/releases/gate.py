@@ -6,6 +6,7 @@ release, never raw responses, and a viewer's role and scope only remove cells.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from wellbeing.auth.models import User
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db
 from wellbeing.org.models import Unit
-from wellbeing.releases.models import CellScope, ReleaseCell
+from wellbeing.releases.models import CellScope, Release, ReleaseCell, ReleasedComment
 from wellbeing.releases.service import latest_release
 
 
@@ -27,6 +28,7 @@ class UnknownRequest(ValueError):
 class ReleasedCell:
     """A published cell exactly as stored in its release (hidden cells carry no value)."""
 
+    cell_id: int
     wave_id: int
     release_id: int
     unit_id: int
@@ -53,24 +55,65 @@ def released_cells(
     unit_id: int | None = None,
     scope: str | None = None,
     cut: str | None = None,
+    measures: Collection[str] | None = None,
+    metrics: Collection[str] | None = None,
 ) -> list[ReleasedCell]:
     """The cells of a wave's release the viewer may see, optionally narrowed.
 
     A unit outside the viewer's scope raises AccessDenied (callers answer 404).
     """
+    return released_history(
+        viewer,
+        wave_ids=[wave_id],
+        unit_id=unit_id,
+        scope=scope,
+        cut=cut,
+        measures=measures,
+        metrics=metrics,
+    )
+
+
+def released_history(
+    viewer: User,
+    *,
+    wave_ids: Collection[int],
+    unit_id: int | None = None,
+    scope: str | None = None,
+    cut: str | None = None,
+    measures: Collection[str] | None = None,
+    metrics: Collection[str] | None = None,
+) -> list[ReleasedCell]:
+    """The same as ``released_cells`` for several waves at once, in one read.
+
+    Each wave contributes the cells of its release in force (the latest version).
+    """
     if scope is not None and scope not in {s.value for s in CellScope}:
         raise UnknownRequest(f"unknown scope {scope!r}")
     if cut is not None and cut != "" and cut not in current_bank().cuts:
         raise UnknownRequest(f"unknown cut {cut!r}")
-    release = latest_release(wave_id)
-    if release is None:
+    if not wave_ids:
         return []
+    in_force = (
+        sa.select(Release.wave_id, sa.func.max(Release.version).label("version"))
+        .where(Release.wave_id.in_(list(wave_ids)))
+        .group_by(Release.wave_id)
+        .subquery()
+    )
     query = (
-        sa.select(ReleaseCell, Unit)
+        sa.select(ReleaseCell, Release.wave_id, Unit)
+        .join(Release, Release.id == ReleaseCell.release_id)
+        .join(
+            in_force,
+            sa.and_(in_force.c.wave_id == Release.wave_id, in_force.c.version == Release.version),
+        )
         .join(Unit, Unit.id == ReleaseCell.unit_id)
-        .where(ReleaseCell.release_id == release.id)
         .order_by(
-            Unit.path, ReleaseCell.scope, ReleaseCell.cut, ReleaseCell.cut_value, ReleaseCell.id
+            Release.wave_id,
+            Unit.path,
+            ReleaseCell.scope,
+            ReleaseCell.cut,
+            ReleaseCell.cut_value,
+            ReleaseCell.id,
         )
     )
     if unit_id is not None:
@@ -83,17 +126,22 @@ def released_cells(
         query = query.where(ReleaseCell.scope == CellScope(scope))
     if cut is not None:
         query = query.where(ReleaseCell.cut == cut)
+    if measures is not None:
+        query = query.where(ReleaseCell.measure.in_(list(measures)))
+    if metrics is not None:
+        query = query.where(ReleaseCell.metric.in_(list(metrics)))
     visible: dict[int, bool] = {}
     cells = []
-    for cell, unit in db.session.execute(query).tuples():
+    for cell, wave_id, unit in db.session.execute(query).tuples():
         if unit.id not in visible:
             visible[unit.id] = can_see_unit(viewer, unit)
         if not visible[unit.id]:
             continue
         cells.append(
             ReleasedCell(
+                cell_id=cell.id,
                 wave_id=wave_id,
-                release_id=release.id,
+                release_id=cell.release_id,
                 unit_id=unit.id,
                 unit_path=unit.path,
                 scope=cell.scope,
@@ -112,6 +160,43 @@ def released_cells(
             )
         )
     return cells
+
+
+@dataclass(frozen=True)
+class ReleasedCommentView:
+    """A released comment as every reader gets it: masked text, its topics, its group."""
+
+    wave_id: int
+    unit_id: int
+    unit_path: str
+    body: str
+    topics: tuple[str, ...]
+
+
+def released_comments(
+    viewer: User, *, wave_id: int, unit_id: int | None = None
+) -> list[ReleasedCommentView]:
+    """The comments of a wave's release in force, for units the viewer may see."""
+    release = latest_release(wave_id)
+    if release is None:
+        return []
+    query = (
+        sa.select(ReleasedComment, Unit)
+        .join(Unit, Unit.id == ReleasedComment.unit_id)
+        .where(ReleasedComment.release_id == release.id)
+        .order_by(Unit.path, ReleasedComment.id)
+    )
+    if unit_id is not None:
+        unit = db.session.get(Unit, unit_id)
+        if unit is None:
+            raise AccessDenied("no such unit")
+        check_unit(viewer, unit)
+        query = query.where(ReleasedComment.unit_id == unit_id)
+    return [
+        ReleasedCommentView(wave_id, unit.id, unit.path, comment.body, tuple(comment.topics))
+        for comment, unit in db.session.execute(query).tuples()
+        if can_see_unit(viewer, unit)
+    ]
 
 
 def rolled_up(viewer: User, *, wave_id: int) -> dict[int, Unit | None]:

@@ -1,0 +1,269 @@
+"""``/api/v1``: released results as JSON, for a personal token, within the owner's scope.
+
+Read-only. Every call is authenticated by ``Authorization: Bearer <token>``, answers 404 for
+anything outside the token owner's scope, and is written to the access log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from wellbeing.auth import api_tokens
+from wellbeing.auth.access import AccessDenied
+from wellbeing.auth.access_log import log_views
+from wellbeing.auth.models import User
+from wellbeing.extensions import csrf
+from wellbeing.releases.gate import ReleasedCell, UnknownRequest, released_cells, released_comments
+from wellbeing.reports import service
+from wellbeing.reports.runchart import RunChart
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+log_views(bp, "api")
+
+MAX_FILTER_VALUES = 50
+
+
+def _viewer() -> User:
+    user: User = g.api_user
+    return user
+
+
+@bp.before_request
+def authenticate() -> ResponseReturnValue | None:
+    user = api_tokens.authenticate(request.headers.get("Authorization"))
+    if user is None:
+        response = jsonify(
+            error="unauthorized",
+            message="Send a personal token as 'Authorization: Bearer <token>'. "
+            "An administrator issues one with: wellbeing users token EMAIL",
+        )
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="wellbeing"'
+        return response
+    g.api_user = user
+    return None
+
+
+def _error(status: int, error: str, message: str) -> ResponseReturnValue:
+    response = jsonify(error=error, message=message)
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(service.NotInScope)
+@bp.errorhandler(AccessDenied)
+def not_found(exc: Exception) -> ResponseReturnValue:
+    return _error(404, "not_found", "No such thing in your scope.")
+
+
+@bp.errorhandler(UnknownRequest)
+def unknown(exc: UnknownRequest) -> ResponseReturnValue:
+    return _error(400, "bad_request", str(exc))
+
+
+@bp.errorhandler(404)
+def no_route(exc: Exception) -> ResponseReturnValue:
+    return _error(404, "not_found", "No such thing in your scope.")
+
+
+def cell_json(cell: ReleasedCell) -> dict[str, Any]:
+    """A released cell as the API gives it; hidden cells carry only their reason."""
+    return {
+        "cell_id": cell.cell_id,
+        "wave_id": cell.wave_id,
+        "release_id": cell.release_id,
+        "unit_id": cell.unit_id,
+        "unit_path": cell.unit_path,
+        "scope": cell.scope.value,
+        "cut": cell.cut,
+        "cut_value": cell.cut_value,
+        "measure": cell.measure,
+        "metric": cell.metric,
+        "value": cell.value,
+        "ci_low": cell.ci_low,
+        "ci_high": cell.ci_high,
+        "n_band": cell.n_band,
+        "hidden": cell.hidden,
+        "reason": cell.reason,
+        "change": cell.change,
+        "change_value": cell.change_value,
+    }
+
+
+def runchart_json(run: RunChart) -> dict[str, Any]:
+    return {
+        "points": run.points,
+        "evaluated": run.evaluated,
+        "median": run.median,
+        "longest_run": run.longest_run,
+        "run_limit": run.run_limit,
+        "run_side": run.run_side,
+        "shift": run.shift,
+        "crossings": run.crossings,
+        "crossings_minimum": run.crossings_minimum,
+        "too_few_crossings": run.too_few_crossings,
+        "possible_trend": run.possible_trend,
+        "summary": run.summary(),
+    }
+
+
+def _wave_json(wave: service.WaveInfo) -> dict[str, Any]:
+    return {
+        "id": wave.id,
+        "program": wave.program_key,
+        "sequence": wave.sequence,
+        "scheduled_for": wave.iso,
+        "cells": url_for("api.wave_cells", wave_id=wave.id),
+    }
+
+
+def _filter(name: str) -> list[str] | None:
+    values = [v[:64] for v in request.args.getlist(name) if v][:MAX_FILTER_VALUES]
+    return values or None
+
+
+def _program_waves() -> tuple[Any, list[service.WaveInfo]]:
+    key = request.args.get("program")
+    program = service.choose_program(key[:64] if key else None)
+    return program, service.released_waves(program) if program else []
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return jsonify(
+        version=1,
+        viewer={"email": _viewer().email, "role": _viewer().role.value},
+        links={
+            "programs": url_for("api.programs"),
+            "units": url_for("api.units"),
+            "waves": url_for("api.waves"),
+            "heatmap": url_for("api.heatmap"),
+        },
+    )
+
+
+@bp.get("/programs")
+def programs() -> ResponseReturnValue:
+    return jsonify(
+        programs=[
+            {"key": p.key, "name": p.name, "waves": url_for("api.waves", program=p.key)}
+            for p in service.released_programs()
+        ]
+    )
+
+
+@bp.get("/units")
+def units() -> ResponseReturnValue:
+    return jsonify(
+        units=[
+            {
+                "id": u.id,
+                "path": u.path,
+                "name": u.name,
+                "parent_id": u.parent_id,
+                "depth": u.depth,
+                "trends": url_for("api.unit_trends", unit_id=u.id),
+            }
+            for u in service.units_in_scope(_viewer())
+        ]
+    )
+
+
+@bp.get("/waves")
+def waves() -> ResponseReturnValue:
+    program, found = _program_waves()
+    return jsonify(program=program.key if program else None, waves=[_wave_json(w) for w in found])
+
+
+def _released_wave(wave_id: int) -> service.WaveInfo:
+    for program in service.released_programs():
+        for wave in service.released_waves(program):
+            if wave.id == wave_id:
+                return wave
+    raise service.NotInScope(f"no released wave {wave_id}")
+
+
+@bp.get("/waves/<int:wave_id>/cells")
+def wave_cells(wave_id: int) -> ResponseReturnValue:
+    wave = _released_wave(wave_id)
+    cells = released_cells(
+        _viewer(),
+        wave_id=wave.id,
+        unit_id=request.args.get("unit", type=int),
+        scope=request.args.get("scope") or None,
+        cut=request.args.get("cut"),
+        measures=_filter("measure"),
+        metrics=_filter("metric"),
+    )
+    return jsonify(wave=_wave_json(wave), cells=[cell_json(c) for c in cells])
+
+
+@bp.get("/waves/<int:wave_id>/comments")
+def wave_comments(wave_id: int) -> ResponseReturnValue:
+    wave = _released_wave(wave_id)
+    comments = released_comments(
+        _viewer(), wave_id=wave.id, unit_id=request.args.get("unit", type=int)
+    )
+    return jsonify(
+        wave=_wave_json(wave),
+        comments=[
+            {
+                "unit_id": c.unit_id,
+                "unit_path": c.unit_path,
+                "body": c.body,
+                "topics": list(c.topics),
+            }
+            for c in comments
+        ],
+    )
+
+
+@bp.get("/units/<int:unit_id>/trends")
+def unit_trends(unit_id: int) -> ResponseReturnValue:
+    unit = service.unit_for(_viewer(), unit_id)
+    program, found = _program_waves()
+    trends = service.unit_trends(_viewer(), unit, found)
+    return jsonify(
+        unit={"id": unit.id, "path": unit.path},
+        program=program.key if program else None,
+        waves=[_wave_json(w) for w in found],
+        trends=[
+            {
+                "measure": t.measure,
+                "metric": t.metric,
+                "name": t.name,
+                "points": [
+                    {"wave_id": p.wave.id, "cell": cell_json(p.cell) if p.cell else None}
+                    for p in t.points
+                ],
+                "runchart": runchart_json(t.runchart),
+            }
+            for t in trends
+            if t.has_data
+        ],
+    )
+
+
+@bp.get("/heatmap")
+def heatmap() -> ResponseReturnValue:
+    key = request.args.get("program")
+    report = service.heatmap(
+        _viewer(), program_key=key[:64] if key else None, wave_id=request.args.get("wave", type=int)
+    )
+    return jsonify(
+        wave=_wave_json(report.wave) if report.wave else None,
+        measures=[d.id for d in report.measures],
+        rows=[
+            {
+                "unit_id": row.unit.id,
+                "unit_path": row.unit.path,
+                "depth": row.depth,
+                "cells": {m: cell_json(c) for m, c in row.cells.items()},
+            }
+            for row in report.rows
+        ],
+    )

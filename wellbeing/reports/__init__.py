@@ -1,0 +1,1 @@
+"""Leaders' dashboards: every number read from releases through the one gate."""
