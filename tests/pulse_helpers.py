@@ -18,7 +18,7 @@ def staff(
 ) -> list[str]:
     emails = []
     for i in range(start, start + n):
-        email = f"{team.lower().replace(' ', '')}{i}@example.org"
+        email = f"{team.lower().replace(' ', '').replace('/', '.')}{i}@example.org"
         factories.person(email, f"{AGENCY}/{team}", locale=locale, time_zone=time_zone)
         emails.append(email)
     return emails

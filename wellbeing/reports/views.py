@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from wellbeing.auth.access import login_required
+from wellbeing.auth.access import AccessDenied, login_required
 from wellbeing.auth.access_log import log_views
 from wellbeing.bank import current_bank
 from wellbeing.releases.suppression import HIDDEN_REASON
@@ -33,8 +33,10 @@ def _render(template: str, **context: Any) -> str:
 
 
 @bp.errorhandler(service.NotInScope)
-def not_in_scope(exc: service.NotInScope) -> ResponseReturnValue:
-    abort(404)
+@bp.errorhandler(AccessDenied)
+def not_in_scope(exc: Exception) -> ResponseReturnValue:
+    """Outside one's scope and non-existent look the same."""
+    return render_template("errors/not_found.html"), 404
 
 
 @bp.get("/")
