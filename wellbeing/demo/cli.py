@@ -32,8 +32,9 @@ from wellbeing.logging import install_log_scrubber
 
 DATABASE_FILE = "demo.sqlite"
 MAILBOX_FOLDER = "demo-mailbox"
-# Twelve weeks: every rotating module once, and enough points for the trend lines.
-DEFAULT_HISTORY_WAVES = 6
+# Six months of biweekly waves: every rotating module twice, and enough points for the
+# run-chart rules (which start at ten).
+DEFAULT_HISTORY_WAVES = 13
 
 
 @click.command("demo")
