@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 
