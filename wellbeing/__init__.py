@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from wellbeing.assets import bp as assets_bp
     from wellbeing.auth.access import template_helpers
     from wellbeing.auth.views import bp as auth_bp
+    from wellbeing.exports.views import bp as exports_bp
     from wellbeing.health import bp as health_bp
     from wellbeing.org.views import bp as org_bp
     from wellbeing.pulse.views import bp as pulse_bp
@@ -91,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pulse_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(assets_bp)
     app.context_processor(template_helpers)
@@ -111,6 +113,7 @@ def register_request_boundary(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from wellbeing.auth.cli import users_cli
     from wellbeing.demo.cli import demo_command
+    from wellbeing.exports.cli import export_command
     from wellbeing.org.cli import roster_cli
     from wellbeing.pulse.cli import programs_cli, pulse_cli, staff_cli
     from wellbeing.releases.cli import release_cli
@@ -124,3 +127,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(release_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(export_command)

@@ -1,0 +1,1 @@
+"""Exports for coordinators: CSV, XLSX and a PDF board report, from releases only."""

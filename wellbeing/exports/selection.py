@@ -1,0 +1,255 @@
+"""What an export covers: a program, a unit's subtree (or the viewer's whole scope) and waves.
+
+Every export, from a page or the command line, starts here, so the scope rules are the pages'
+own: a unit outside the viewer's scope is "not found", and units the viewer may not see are
+simply absent. Cells are read wave by wave through the gate, so memory stays flat however many
+waves an export spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from wellbeing.auth.models import Role, User
+from wellbeing.bank import current_bank
+from wellbeing.extensions import db
+from wellbeing.org.models import Unit
+from wellbeing.pulse.models import PulseProgram
+from wellbeing.releases.gate import (
+    ReleasedCell,
+    ReleasedCommentView,
+    released_comments,
+    released_history,
+)
+from wellbeing.releases.service import latest_release
+from wellbeing.reports import service as reports
+from wellbeing.reports.service import NotInScope, WaveInfo
+
+FORMATS = ("csv", "xlsx", "pdf")
+Progress = Callable[[int], None]
+
+
+class ExportError(ValueError):
+    """The request cannot be met as asked; the message says what to change."""
+
+
+def operator() -> User:
+    """The viewer of exports made on the server's command line without ``--as``: every unit.
+
+    It is never stored; the access log names it "command line".
+    """
+    return User(email="command line", role=Role.COORDINATOR, password_hash="")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The program, units and waves one export covers, for one viewer."""
+
+    viewer: User
+    program: PulseProgram
+    root: Unit | None  # the subtree asked for; None for the viewer's whole scope
+    units: list[Unit]  # every unit covered that the viewer may see, in tree order
+    waves: list[WaveInfo]  # oldest first
+
+    @property
+    def unit_ids(self) -> set[int]:
+        return {u.id for u in self.units}
+
+    @property
+    def latest(self) -> WaveInfo:
+        return self.waves[-1]
+
+    @property
+    def tops(self) -> list[Unit]:
+        """The highest units covered: the root asked for, else the viewer's scope roots."""
+        if self.root is not None:
+            return [self.root]
+        wanted = self.unit_ids
+        return [u for u in reports.scope_roots(self.viewer) if u.id in wanted]
+
+    def depth(self, unit: Unit) -> int:
+        top = min((u.depth for u in self.tops), default=0)
+        return unit.depth - top
+
+    @property
+    def period(self) -> str:
+        first, last = self.waves[0], self.waves[-1]
+        return first.label if first == last else f"{first.label} to {last.label}"
+
+    @property
+    def title(self) -> str:
+        where = self.root.name if self.root is not None else ", ".join(u.name for u in self.tops)
+        return f"{self.program.name}: {where or 'no units'}, {self.period}"
+
+    def describe(self) -> str:
+        """The export in words for the access log."""
+        where = self.root.path if self.root is not None else "the viewer's scope"
+        waves = ",".join(str(w.id) for w in self.waves)
+        return f"program {self.program.key}, {where}, waves {waves}"
+
+    def cells(
+        self,
+        *,
+        scope: str | None = None,
+        cut: str | None = None,
+        measures: set[str] | None = None,
+        metrics: set[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[WaveInfo, list[ReleasedCell]]]:
+        """Each wave's released cells for the covered units, one wave at a time."""
+        wanted = self.unit_ids
+        for wave in self.waves:
+            cells = released_history(
+                self.viewer,
+                wave_ids=[wave.id],
+                scope=scope,
+                cut=cut,
+                measures=measures,
+                metrics=metrics,
+            )
+            yield wave, [c for c in cells if c.unit_id in wanted]
+            if progress is not None:
+                progress(1)
+
+    def comments(self) -> Iterator[tuple[WaveInfo, list[ReleasedCommentView]]]:
+        """Each wave's released comments within the covered units."""
+        wanted = self.unit_ids
+        for wave in self.waves:
+            found = released_comments(self.viewer, wave_id=wave.id)
+            yield wave, [c for c in found if c.unit_id in wanted]
+
+    def release_version(self, wave: WaveInfo) -> int:
+        release = latest_release(wave.id)
+        return release.version if release is not None else 0
+
+
+def select(
+    viewer: User,
+    *,
+    program_key: str | None = None,
+    unit_id: int | None = None,
+    unit_path: str | None = None,
+    wave_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Selection:
+    """Resolve an export request; NotInScope for what the viewer may not see, else ExportError."""
+    if wave_id is not None and (date_from is not None or date_to is not None):
+        raise ExportError("Ask for one wave or for a period (from and to), not both.")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise ExportError(f"The period starts ({date_from}) after it ends ({date_to}).")
+    program = reports.choose_program(program_key)
+    if program is None:
+        raise ExportError(
+            "Nothing has been released yet: exports appear once a wave has closed and its "
+            "release is computed."
+        )
+    root = _root(viewer, unit_id, unit_path)
+    waves = reports.released_waves(program)
+    if wave_id is not None:
+        waves = [reports.choose_wave(waves, wave_id) or waves[-1]]
+    else:
+        waves = [
+            w
+            for w in waves
+            if (date_from is None or w.scheduled_for >= date_from)
+            and (date_to is None or w.scheduled_for <= date_to)
+        ]
+    if not waves:
+        raise ExportError(
+            f"No released wave of {program.name} falls in that period; "
+            "widen the dates or leave them out for every wave."
+        )
+    units = reports.units_in_scope(viewer)
+    if root is not None:
+        units = [u for u in units if u.id == root.id or u.path.startswith(root.path + "/")]
+    return Selection(viewer, program, root, units, waves)
+
+
+def _root(viewer: User, unit_id: int | None, unit_path: str | None) -> Unit | None:
+    if unit_id is not None:
+        return reports.unit_for(viewer, unit_id)
+    if not unit_path:
+        return None
+    path = unit_path.strip().strip("/")
+    unit = db.session.scalar(sa.select(Unit).where(Unit.path == path))
+    if unit is None:
+        raise NotInScope(f"no unit with the path {path!r} in your scope")
+    return reports.unit_for(viewer, unit.id)
+
+
+def measure_label(measure: str) -> str:
+    """A measure id in the users' words: a domain, an item's wording, or a count."""
+    bank = current_bank()
+    if measure in bank.domains:
+        return bank.domains[measure].name.get("en")
+    if measure in bank.items:
+        return bank.items[measure].text.get("en")
+    return {"respondents": "Respondents", "participation": "Participation"}.get(measure, measure)
+
+
+def measure_type(measure: str) -> str:
+    bank = current_bank()
+    if measure in bank.domains:
+        return bank.domains[measure].kind
+    if measure in bank.items:
+        return "item"
+    return measure
+
+
+METRIC_LABELS = {
+    "index": "Index (0-100)",
+    "mean": "Mean",
+    "favourable_pct": "% favourable",
+    "unfavourable_pct": "% unfavourable",
+    "prevalence_pct": "% of staff",
+    "count": "Respondents",
+    "rate": "Participation %",
+}
+
+
+def metric_label(metric: str) -> str:
+    if metric.startswith("dist_"):
+        return f"% answering {metric.removeprefix('dist_')}"
+    return METRIC_LABELS.get(metric, metric)
+
+
+def cut_label(cut: str, value: str) -> str:
+    """A cut and its value in words ("" for everyone)."""
+    if not cut:
+        return ""
+    found = current_bank().cuts.get(cut)
+    if found is None:
+        return f"{cut}: {value}"
+    options = {o.value: o.label.get("en") for o in found.options}
+    return f"{found.question.get('en')}: {options.get(value, value)}"
+
+
+def change_words(cell: ReleasedCell) -> str:
+    """The change rule's verdict in words, as the pages say it."""
+    if cell.hidden or cell.change is None:
+        return ""
+    sign = f" ({cell.change_value:+g})" if cell.change_value is not None else ""
+    if cell.change in ("up", "down"):
+        verdict = "worse" if reports.worse(cell) else "better"
+        return f"{cell.change}{sign}, a real change for the {verdict}"
+    return f"{cell.change}{sign}"
+
+
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "NotInScope",
+    "Selection",
+    "change_words",
+    "cut_label",
+    "measure_label",
+    "measure_type",
+    "metric_label",
+    "operator",
+    "select",
+]

@@ -1,0 +1,111 @@
+"""The CSV export: tidy long format, one row per released cell, streamed wave by wave.
+
+Columns (documented in the README under "Exports"):
+
+- ``program``, ``wave_id``, ``wave_date`` (ISO), ``wave_number``, ``release_version``
+- ``unit_path`` (levels joined by "/"), ``scope`` (``subtree``: the unit and everyone below it;
+  ``direct``: only the unit's own members)
+- ``cut``, ``cut_value``, ``cut_label`` (empty for everyone together)
+- ``measure_type`` (``essential``, ``field_measure``, ``item``, ``respondents``,
+  ``participation``), ``measure``, ``measure_label``
+- ``metric``, ``metric_label``, ``value``, ``ci_low``, ``ci_high`` (the 95% interval)
+- ``n_band`` (respondents, or people invited for participation, as a band)
+- ``hidden`` (``yes``/``no``), ``hidden_reason``: a hidden row has no value, interval or band
+- ``change``, ``change_value``: the change rule's verdict against the previous wave
+- ``cell_id``: the released cell, so an auditor can trace every row to the release
+
+The file is UTF-8 with a byte-order mark, so Excel opens it with accents intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from wellbeing.exports.selection import (
+    Progress,
+    Selection,
+    cut_label,
+    measure_label,
+    measure_type,
+    metric_label,
+)
+from wellbeing.releases.gate import ReleasedCell
+from wellbeing.releases.suppression import HIDDEN_REASON
+from wellbeing.reports.service import WaveInfo
+
+COLUMNS = [
+    "program",
+    "wave_id",
+    "wave_date",
+    "wave_number",
+    "release_version",
+    "unit_path",
+    "scope",
+    "cut",
+    "cut_value",
+    "cut_label",
+    "measure_type",
+    "measure",
+    "measure_label",
+    "metric",
+    "metric_label",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_band",
+    "hidden",
+    "hidden_reason",
+    "change",
+    "change_value",
+    "cell_id",
+]
+
+
+def number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def row(selection: Selection, wave: WaveInfo, version: int, cell: ReleasedCell) -> list[str]:
+    return [
+        selection.program.key,
+        str(wave.id),
+        wave.iso,
+        str(wave.sequence),
+        str(version),
+        cell.unit_path,
+        cell.scope.value,
+        cell.cut,
+        cell.cut_value,
+        cut_label(cell.cut, cell.cut_value),
+        measure_type(cell.measure),
+        cell.measure,
+        measure_label(cell.measure),
+        cell.metric,
+        metric_label(cell.metric),
+        number(cell.value),
+        number(cell.ci_low),
+        number(cell.ci_high),
+        cell.n_band or "",
+        "yes" if cell.hidden else "no",
+        HIDDEN_REASON if cell.hidden else "",
+        cell.change or "",
+        number(cell.change_value),
+        str(cell.cell_id),
+    ]
+
+
+def csv_chunks(selection: Selection, progress: Progress | None = None) -> Iterator[bytes]:
+    """The CSV as byte chunks, one per wave, for a streamed response or a file."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    for wave, cells in selection.cells(progress=progress):
+        version = selection.release_version(wave)
+        buffer.seek(0)
+        buffer.truncate()
+        for cell in cells:
+            writer.writerow(row(selection, wave, version, cell))
+        yield buffer.getvalue().encode("utf-8")
