@@ -211,3 +211,25 @@ def test_the_access_log_page_lists_what_was_viewed(
     assert admin.page.get_by_text("cw.lead@example.org").count() > 0
     assert b.horizontal_overflow(admin.page) == 0
     admin.check("access-log")
+
+
+def test_the_download_buttons_hand_over_files(
+    signed_in: Any, site: str, history: dict[str, int]
+) -> None:
+    lead = signed_in("cw.lead@example.org", TABLET)
+    lead.open(f"{site}/results/units/{history['north']}")
+    downloads = lead.page.get_by_role("region", name="Download").or_(
+        lead.page.locator("section.downloads")
+    )
+    for name, start in [
+        ("Data (CSV)", b"\xef\xbb\xbfprogram,"),
+        ("Board report (PDF)", b"%PDF"),
+        ("Workbook (Excel)", b"PK"),
+    ]:
+        with lead.page.expect_download() as info:
+            downloads.get_by_role("link", name=name).click()
+        download = info.value
+        assert "child-welfare-north" in download.suggested_filename
+        with open(download.path(), "rb") as handle:
+            assert handle.read(len(start)) == start, name
+    lead.check("results-unit-downloads")
