@@ -182,25 +182,6 @@ def _root(viewer: User, unit_id: int | None, unit_path: str | None) -> Unit | No
     return reports.unit_for(viewer, unit.id)
 
 
-def measure_label(measure: str) -> str:
-    """A measure id in the users' words: a domain, an item's wording, or a count."""
-    bank = current_bank()
-    if measure in bank.domains:
-        return bank.domains[measure].name.get("en")
-    if measure in bank.items:
-        return bank.items[measure].text.get("en")
-    return {"respondents": "Respondents", "participation": "Participation"}.get(measure, measure)
-
-
-def measure_type(measure: str) -> str:
-    bank = current_bank()
-    if measure in bank.domains:
-        return bank.domains[measure].kind
-    if measure in bank.items:
-        return "item"
-    return measure
-
-
 METRIC_LABELS = {
     "index": "Index (0-100)",
     "mean": "Mean",
@@ -210,23 +191,40 @@ METRIC_LABELS = {
     "count": "Respondents",
     "rate": "Participation %",
 }
+COUNT_LABELS = {"respondents": "Respondents", "participation": "Participation"}
 
 
-def metric_label(metric: str) -> str:
-    if metric.startswith("dist_"):
-        return f"% answering {metric.removeprefix('dist_')}"
-    return METRIC_LABELS.get(metric, metric)
+class Labels:
+    """Measures, metrics and cuts in the users' words, looked up once per export."""
 
+    def __init__(self) -> None:
+        bank = current_bank()
+        self.measures: dict[str, tuple[str, str]] = {
+            **{m: (m, label) for m, label in COUNT_LABELS.items()},
+            **{i: ("item", item.text.get("en")) for i, item in bank.items.items()},
+            **{d: (domain.kind, domain.name.get("en")) for d, domain in bank.domains.items()},
+        }
+        self.cuts: dict[tuple[str, str], str] = {("", ""): ""}
+        for cut_id, cut in bank.cuts.items():
+            for option in cut.options:
+                self.cuts[(cut_id, option.value)] = (
+                    f"{cut.question.get('en')}: {option.label.get('en')}"
+                )
 
-def cut_label(cut: str, value: str) -> str:
-    """A cut and its value in words ("" for everyone)."""
-    if not cut:
-        return ""
-    found = current_bank().cuts.get(cut)
-    if found is None:
-        return f"{cut}: {value}"
-    options = {o.value: o.label.get("en") for o in found.options}
-    return f"{found.question.get('en')}: {options.get(value, value)}"
+    def measure(self, measure: str) -> str:
+        return self.measures.get(measure, (measure, measure))[1]
+
+    def measure_type(self, measure: str) -> str:
+        return self.measures.get(measure, (measure, measure))[0]
+
+    def metric(self, metric: str) -> str:
+        if metric.startswith("dist_"):
+            return f"% answering {metric.removeprefix('dist_')}"
+        return METRIC_LABELS.get(metric, metric)
+
+    def cut(self, cut: str, value: str) -> str:
+        found = self.cuts.get((cut, value))
+        return f"{cut}: {value}" if found is None else found
 
 
 def change_words(cell: ReleasedCell) -> str:
@@ -243,13 +241,10 @@ def change_words(cell: ReleasedCell) -> str:
 __all__ = [
     "FORMATS",
     "ExportError",
+    "Labels",
     "NotInScope",
     "Selection",
     "change_words",
-    "cut_label",
-    "measure_label",
-    "measure_type",
-    "metric_label",
     "operator",
     "select",
 ]

@@ -23,17 +23,9 @@ import csv
 import io
 from collections.abc import Iterator
 
-from wellbeing.exports.selection import (
-    Progress,
-    Selection,
-    cut_label,
-    measure_label,
-    measure_type,
-    metric_label,
-)
+from wellbeing.exports.selection import Labels, Progress, Selection
 from wellbeing.releases.gate import ReleasedCell
 from wellbeing.releases.suppression import HIDDEN_REASON
-from wellbeing.reports.service import WaveInfo
 
 COLUMNS = [
     "program",
@@ -67,23 +59,20 @@ def number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def row(selection: Selection, wave: WaveInfo, version: int, cell: ReleasedCell) -> list[str]:
+def row(labels: Labels, wave: list[str], cell: ReleasedCell) -> list[str]:
+    """One cell's row; ``wave`` holds the first five columns, the same for the whole wave."""
     return [
-        selection.program.key,
-        str(wave.id),
-        wave.iso,
-        str(wave.sequence),
-        str(version),
+        *wave,
         cell.unit_path,
         cell.scope.value,
         cell.cut,
         cell.cut_value,
-        cut_label(cell.cut, cell.cut_value),
-        measure_type(cell.measure),
+        labels.cut(cell.cut, cell.cut_value),
+        labels.measure_type(cell.measure),
         cell.measure,
-        measure_label(cell.measure),
+        labels.measure(cell.measure),
         cell.metric,
-        metric_label(cell.metric),
+        labels.metric(cell.metric),
         number(cell.value),
         number(cell.ci_low),
         number(cell.ci_high),
@@ -102,10 +91,11 @@ def csv_chunks(selection: Selection, progress: Progress | None = None) -> Iterat
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    labels = Labels()
     for wave, cells in selection.cells(progress=progress):
         version = selection.release_version(wave)
+        first = [selection.program.key, str(wave.id), wave.iso, str(wave.sequence), str(version)]
         buffer.seek(0)
         buffer.truncate()
-        for cell in cells:
-            writer.writerow(row(selection, wave, version, cell))
+        writer.writerows(row(labels, first, cell) for cell in cells)
         yield buffer.getvalue().encode("utf-8")
