@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -55,7 +56,7 @@ class Selection:
     units: list[Unit]  # every unit covered that the viewer may see, in tree order
     waves: list[WaveInfo]  # oldest first
 
-    @property
+    @cached_property
     def unit_ids(self) -> set[int]:
         return {u.id for u in self.units}
 
@@ -63,7 +64,7 @@ class Selection:
     def latest(self) -> WaveInfo:
         return self.waves[-1]
 
-    @property
+    @cached_property
     def tops(self) -> list[Unit]:
         """The highest units covered: the root asked for, else the viewer's scope roots."""
         if self.root is not None:

@@ -150,7 +150,6 @@ def _by_unit(book: Workbook, selection: Selection, progress: Progress | None) ->
             (f"{d.name.get('en')}: % of staff", 16) for d in measures if d.id in PREVALENCE_MEASURES
         ],
     )
-    units = {u.id: u for u in selection.units}
     for wave, cells in selection.cells(scope=SUBTREE, cut="", progress=progress):
         by_unit: dict[int, dict[tuple[str, str], ReleasedCell]] = defaultdict(dict)
         for cell in cells:
@@ -159,7 +158,7 @@ def _by_unit(book: Workbook, selection: Selection, progress: Progress | None) ->
             mine = by_unit.get(unit.id)
             if not mine:
                 continue
-            indent = "  " * selection.depth(units[unit.id])
+            indent = "  " * selection.depth(unit)
             sheet.append(
                 [
                     wave.iso,
