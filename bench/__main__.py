@@ -1,8 +1,9 @@
-"""`make bench`: speed and memory of sending, submitting and releasing, printed as tables.
+"""`make bench`: speed and memory of sending, submitting, releasing, pages and exports, as tables.
 
 Sizes follow the issues' targets and can be made smaller for a quick look with
 ``WELLBEING_BENCH_STAFF`` (mail and submissions) and ``WELLBEING_BENCH_SCALE`` (a factor on the
-release organisation). Tables are also written to ``bench-results/``.
+release organisation and the two-year history). ``python -m bench NAME...`` runs only some of
+mail, submissions, release, dashboards. Tables are also written to ``bench-results/``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 import time
 
-from bench import common, mail, release, submissions
+from bench import common, dashboards, history, mail, release, submissions
 
 
 def main() -> int:
@@ -21,11 +22,17 @@ def main() -> int:
     if "postgresql" not in kinds:
         print("PostgreSQL is not reachable: measuring SQLite only.", file=sys.stderr)
     started = time.monotonic()
-    tables = [
-        mail.run(staff),
-        submissions.run(staff, kinds),
-        release.run(scale),
-    ]
+    wanted = set(sys.argv[1:]) or {"mail", "submissions", "release", "dashboards"}
+    tables = []
+    if "mail" in wanted:
+        tables.append(mail.run(staff))
+    if "submissions" in wanted:
+        tables.append(submissions.run(staff, kinds))
+    if "release" in wanted:
+        tables.append(release.run(scale))
+    if "dashboards" in wanted:
+        with history.organisation(scale) as org:
+            tables.append(dashboards.run(org))
     common.RESULTS.mkdir(exist_ok=True)
     report = "\n".join(tables)
     (common.RESULTS / "latest.md").write_text(report, encoding="utf-8")

@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from wellbeing.health import bp as health_bp
     from wellbeing.org.views import bp as org_bp
     from wellbeing.pulse.views import bp as pulse_bp
+    from wellbeing.reports import shown
     from wellbeing.reports.views import bp as reports_bp
     from wellbeing.survey.views import bp as survey_bp
 
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(assets_bp)
     app.context_processor(template_helpers)
+    shown.register(app)
 
 
 def register_demo(app: Flask) -> None:

@@ -58,12 +58,28 @@ def has_permission(user: User, permission: str) -> bool:
 
 def check_unit(user: User, unit: Unit) -> None:
     """Raise AccessDenied unless ``unit`` is in the user's scope (theirs, or below theirs)."""
+    if not in_scope(user, unit.id, unit.path):
+        raise AccessDenied("unit outside the user's scope")
+
+
+def in_scope(user: User, unit_id: int, unit_path: str) -> bool:
+    """Whether a unit is in the user's scope; see ``scope_of``."""
+    return scope_of(user)(unit_id, unit_path)
+
+
+def scope_of(user: User) -> Callable[[int, str], bool]:
+    """The scope rule, worked out once for a user: a test of a unit's id and path.
+
+    Everything for those who see all units, else the user's own units and everything below them.
+    """
     if has_permission(user, "see_all_units"):
-        return
-    for top in user.units:
-        if unit.id == top.id or unit.path.startswith(top.path + PATH_SEPARATOR):
-            return
-    raise AccessDenied("unit outside the user's scope")
+        return lambda unit_id, unit_path: True
+    tops = [(top.id, top.path + PATH_SEPARATOR) for top in user.units]
+
+    def covers(unit_id: int, unit_path: str) -> bool:
+        return any(unit_id == top or unit_path.startswith(below) for top, below in tops)
+
+    return covers
 
 
 def can_see_unit(user: User, unit: Unit) -> bool:

@@ -60,6 +60,8 @@ class ReleaseCell(db.Model):  # type: ignore[name-defined,misc]
         ),
         sa.CheckConstraint("hidden OR reason IS NULL", name="reason_only_when_hidden"),
         sa.CheckConstraint("NOT hidden OR change IS NULL", name="hidden_has_no_change"),
+        # What the pages read most: one kind of cell for every unit of a release.
+        sa.Index("ix_release_cell_reading", "release_id", "scope", "cut", "metric", "measure"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from wellbeing.actions.models import Action
-from wellbeing.auth.access import AccessDenied, can_see_unit, check_unit
+from wellbeing.auth.access import AccessDenied, can_see_unit, check_unit, scope_of
 from wellbeing.auth.models import User
 from wellbeing.auth.service import visible_units
 from wellbeing.bank import current_bank
@@ -31,7 +31,7 @@ from wellbeing.releases.gate import (
     released_history,
     rolled_up,
 )
-from wellbeing.releases.models import CellScope
+from wellbeing.releases.models import CellScope, Release
 from wellbeing.releases.service import latest_release
 from wellbeing.reports.runchart import RunChart, analyse
 
@@ -64,10 +64,6 @@ class WaveInfo:
     @property
     def iso(self) -> str:
         return self.scheduled_for.isoformat()
-
-
-def _wave_info(wave: Wave) -> WaveInfo:
-    return WaveInfo(wave.id, wave.program.key, wave.program.name, wave.sequence, wave.scheduled_for)
 
 
 def released_programs() -> list[PulseProgram]:
@@ -106,12 +102,13 @@ def choose_program(key: str | None) -> PulseProgram | None:
 
 def released_waves(program: PulseProgram) -> list[WaveInfo]:
     """The program's released waves, oldest first."""
-    waves = db.session.scalars(
-        sa.select(Wave)
-        .where(Wave.program_id == program.id, Wave.status == WaveStatus.RELEASED)
+    has_release = sa.exists().where(Release.wave_id == Wave.id)
+    rows = db.session.execute(
+        sa.select(Wave.id, Wave.sequence, Wave.scheduled_for)
+        .where(Wave.program_id == program.id, Wave.status == WaveStatus.RELEASED, has_release)
         .order_by(Wave.sequence)
     )
-    return [_wave_info(w) for w in waves if latest_release(w.id) is not None]
+    return [WaveInfo(id, program.key, program.name, seq, when) for id, seq, when in rows]
 
 
 def choose_wave(waves: list[WaveInfo], wave_id: int | None) -> WaveInfo | None:
@@ -127,7 +124,8 @@ def choose_wave(waves: list[WaveInfo], wave_id: int | None) -> WaveInfo | None:
 def units_in_scope(viewer: User) -> list[Unit]:
     """Every unit the viewer may see, in tree order."""
     units = db.session.scalars(sa.select(Unit).order_by(Unit.path))
-    return [u for u in units if can_see_unit(viewer, u)]
+    sees = scope_of(viewer)
+    return [u for u in units if sees(u.id, u.path)]
 
 
 def scope_roots(viewer: User) -> list[Unit]:

@@ -113,16 +113,6 @@ def participation() -> ResponseReturnValue:
     return _render("reports/participation.html", report=report)
 
 
-@bp.app_template_global()
-def heat_class(cell: Any) -> str:
-    """A colour class for a heatmap table cell: five index bands, hidden, or no data."""
-    if cell is None:
-        return "heat-none"
-    if cell.hidden or cell.value is None:
-        return "heat-hidden"
-    return f"heat-{min(4, int(cell.value // 20))}"
-
-
 @bp.app_template_filter()
 def humanize_cut(cut_id: str) -> str:
     cut = current_bank().cuts.get(cut_id)
