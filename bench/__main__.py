@@ -3,7 +3,7 @@
 Sizes follow the issues' targets and can be made smaller for a quick look with
 ``WELLBEING_BENCH_STAFF`` (mail and submissions) and ``WELLBEING_BENCH_SCALE`` (a factor on the
 release organisation and the two-year history). ``python -m bench NAME...`` runs only some of
-mail, submissions, release, dashboards. Tables are also written to ``bench-results/``.
+mail, submissions, release, dashboards, exports. Tables are also written to ``bench-results/``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from bench import common, dashboards, history, mail, release, submissions
+from bench import common, dashboards, exports, history, mail, release, submissions
 
 
 def main() -> int:
@@ -22,7 +22,7 @@ def main() -> int:
     if "postgresql" not in kinds:
         print("PostgreSQL is not reachable: measuring SQLite only.", file=sys.stderr)
     started = time.monotonic()
-    wanted = set(sys.argv[1:]) or {"mail", "submissions", "release", "dashboards"}
+    wanted = set(sys.argv[1:]) or {"mail", "submissions", "release", "dashboards", "exports"}
     tables = []
     if "mail" in wanted:
         tables.append(mail.run(staff))
@@ -30,9 +30,12 @@ def main() -> int:
         tables.append(submissions.run(staff, kinds))
     if "release" in wanted:
         tables.append(release.run(scale))
-    if "dashboards" in wanted:
+    if wanted & {"dashboards", "exports"}:
         with history.organisation(scale) as org:
-            tables.append(dashboards.run(org))
+            if "dashboards" in wanted:
+                tables.append(dashboards.run(org))
+            if "exports" in wanted:
+                tables.append(exports.run(org))
     common.RESULTS.mkdir(exist_ok=True)
     report = "\n".join(tables)
     (common.RESULTS / "latest.md").write_text(report, encoding="utf-8")

@@ -2,8 +2,8 @@
 
 An admin is signed in through the login page and each page is asked for through the app's own
 request handling (no network in between), so the time is what the server spends. The raw read is
-plain SQLAlchemy Core on the same tables with the same filters the gate applies, returning tuples:
-the floor any page built on those cells could reach.
+plain SQLAlchemy Core on the same tables with the same filters and order the gate applies,
+returning tuples: the floor any page built on those cells could reach.
 """
 
 from __future__ import annotations
@@ -198,6 +198,7 @@ class RawReads:
                 cell.c.scope == CellScope.SUBTREE,
                 cell.c.cut == "",
             )
+            .order_by(release.c.wave_id, unit.c.path, cell.c.cut_value, cell.c.id)
         )
         if unit_id is not None:
             query = query.where(cell.c.unit_id == unit_id)

@@ -23,6 +23,7 @@ from wellbeing.pulse.models import PulseProgram
 from wellbeing.releases.gate import (
     ReleasedCell,
     ReleasedCommentView,
+    released_batches,
     released_comments,
     released_history,
 )
@@ -113,6 +114,17 @@ class Selection:
                 metrics=metrics,
             )
             yield wave, [c for c in cells if c.unit_id in wanted]
+            if progress is not None:
+                progress(1)
+
+    def cell_batches(
+        self, progress: Progress | None = None
+    ) -> Iterator[tuple[WaveInfo, list[ReleasedCell]]]:
+        """Every released cell of the covered units, wave by wave in batches: flat memory."""
+        wanted = self.unit_ids
+        for wave in self.waves:
+            for batch in released_batches(self.viewer, wave_ids=[wave.id]):
+                yield wave, [c for c in batch if c.unit_id in wanted]
             if progress is not None:
                 progress(1)
 

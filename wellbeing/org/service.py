@@ -87,17 +87,17 @@ def scope_summary(top_units: list[Unit]) -> list[UnitSummary]:
     ).tuples()
     counts = {unit_id: n for unit_id, n in rows}
     base_depth = min(u.depth for u in top_units)
-    summaries = []
+    totals = {unit.path: 0 for unit in units}
     for unit in units:
-        prefix = unit.path + PATH_SEPARATOR
-        total = sum(
-            n
-            for u in units
-            if u.id == unit.id or u.path.startswith(prefix)
-            for n in [counts.get(u.id, 0)]
-        )
-        summaries.append(UnitSummary(unit.path, unit.name, unit.depth - base_depth, total))
-    return summaries
+        # Each unit's own people count for it and for every unit above it.
+        path, people = unit.path, counts.get(unit.id, 0)
+        while people:
+            if path in totals:
+                totals[path] += people
+            if PATH_SEPARATOR not in path:
+                break
+            path = path.rsplit(PATH_SEPARATOR, 1)[0]
+    return [UnitSummary(u.path, u.name, u.depth - base_depth, totals[u.path]) for u in units]
 
 
 class PersonNotFound(LookupError):

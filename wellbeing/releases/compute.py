@@ -37,7 +37,13 @@ from wellbeing.pulse.models import Invitation, Wave, WaveStatus
 from wellbeing.releases import metrics
 from wellbeing.releases.audit import Exposure, ItemFacts, PublishedGroup, audit
 from wellbeing.releases.comments import CommentGroup, group_comments, mask_comment, tag_topics
-from wellbeing.releases.models import CellScope, Release, ReleaseCell, ReleasedComment
+from wellbeing.releases.models import (
+    CellScope,
+    Release,
+    ReleaseCell,
+    ReleasedComment,
+    ReleaseError,
+)
 from wellbeing.releases.suppression import HIDDEN_REASON, Candidate, Structure, suppress
 from wellbeing.responses.models import Answer, Choice, Comment, Response
 
@@ -52,10 +58,6 @@ INDEX_STEP = 2.5  # the 0–100 index is shown to the precision of a 1-decimal m
 MEAN_SD_STEP = 0.5  # the spread behind a published mean interval, rounded up to this (1–5 scale)
 INDEX_SD_STEP = 12.5  # the same for the 0–100 index
 _shuffler = secrets.SystemRandom()
-
-
-class ReleaseError(ValueError):
-    """A release cannot be computed as asked; the message says why."""
 
 
 # ------------------------------------------------------------------ reading the wave

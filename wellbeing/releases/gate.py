@@ -6,9 +6,9 @@ release, never raw responses, and a viewer's role and scope only remove cells.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -90,12 +90,39 @@ def released_history(
 
     Each wave contributes the cells of its release in force (the latest version).
     """
+    batches = released_batches(
+        viewer,
+        wave_ids=wave_ids,
+        unit_id=unit_id,
+        scope=scope,
+        cut=cut,
+        measures=measures,
+        metrics=metrics,
+        size=None,
+    )
+    return [cell for batch in batches for cell in batch]
+
+
+def released_batches(
+    viewer: User,
+    *,
+    wave_ids: Collection[int],
+    unit_id: int | None = None,
+    scope: str | None = None,
+    cut: str | None = None,
+    measures: Collection[str] | None = None,
+    metrics: Collection[str] | None = None,
+    size: int | None = 2000,
+) -> Iterator[list[ReleasedCell]]:
+    """``released_history`` read in batches of ``size`` cells, so memory stays flat however
+    much is read (exports); ``None`` reads everything at once (pages, which want it all).
+    """
     if scope is not None and scope not in {s.value for s in CellScope}:
         raise UnknownRequest(f"unknown scope {scope!r}")
     if cut is not None and cut != "" and cut not in current_bank().cuts:
         raise UnknownRequest(f"unknown cut {cut!r}")
     if not wave_ids:
-        return []
+        return
     query = (
         sa.select(*_CELL_COLUMNS)
         .join(Release, Release.id == ReleaseCell.release_id)
@@ -126,14 +153,20 @@ def released_history(
         query = query.where(ReleaseCell.metric.in_(list(metrics)))
     sees = scope_of(viewer)
     visible: dict[int, bool] = {}
-    cells = []
-    for row in db.session.connection().execute(query):
-        cell = ReleasedCell._make(row)
-        if cell.unit_id not in visible:
-            visible[cell.unit_id] = sees(cell.unit_id, cell.unit_path)
-        if visible[cell.unit_id]:
-            cells.append(cell)
-    return cells
+    connection = db.session.connection()
+    if size is None:
+        parts: Iterable[Sequence[sa.Row[Any]]] = [connection.execute(query).all()]
+    else:
+        parts = connection.execute(query.execution_options(yield_per=size)).partitions()
+    for rows in parts:
+        cells = []
+        for row in rows:
+            cell = ReleasedCell._make(row)
+            if cell.unit_id not in visible:
+                visible[cell.unit_id] = sees(cell.unit_id, cell.unit_path)
+            if visible[cell.unit_id]:
+                cells.append(cell)
+        yield cells
 
 
 def _in_force(wave_ids: Collection[int]) -> list[int]:

@@ -13,6 +13,10 @@ from wellbeing.extensions import db
 from wellbeing.types import UTCDateTime, enum_column, utcnow
 
 
+class ReleaseError(ValueError):
+    """A release cannot be computed as asked; the message says why."""
+
+
 class CellScope(enum.StrEnum):
     """Whether a cell covers a unit's whole subtree or only its direct members."""
 

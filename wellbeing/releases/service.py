@@ -6,13 +6,26 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from wellbeing.bank import QuestionBank
 from wellbeing.extensions import db
 from wellbeing.pulse.models import Wave
-from wellbeing.releases.compute import ReleaseError, compute_release
-from wellbeing.releases.models import Release, ReleaseCell, ReleasedComment
+from wellbeing.releases.models import Release, ReleaseCell, ReleasedComment, ReleaseError
 from wellbeing.releases.suppression import HIDDEN_REASON
 
 __all__ = ["ReleaseError", "ReleaseSummary", "compute_release", "latest_release", "release_summary"]
+
+
+def compute_release(
+    wave: Wave, *, recompute: bool = False, bank: QuestionBank | None = None
+) -> Release:
+    """Compute, audit and store the release of a closed wave (see ``compute``).
+
+    The computation needs scipy's statistics and solver, loaded only here: pages, exports and
+    the API never pay the memory for them.
+    """
+    from wellbeing.releases import compute
+
+    return compute.compute_release(wave, recompute=recompute, bank=bank)
 
 
 def latest_release(wave_id: int) -> Release | None:

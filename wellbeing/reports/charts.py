@@ -220,37 +220,19 @@ def heatmap_figure(heatmap: Heatmap, urls: dict[int, str]) -> Figure:
     hidden_custom: list[list[list[Any]]] = []
     text: list[list[str]] = []
     for row in rows:
-        z_row: list[float | None] = []
-        h_row: list[float | None] = []
-        c_row: list[list[Any]] = []
-        hc_row: list[list[Any]] = []
-        t_row: list[str] = []
-        for measure in heatmap.measures:
-            cell = row.cells.get(measure.id)
-            url = urls.get(row.unit.id, "")
-            if cell is None:
-                z_row.append(None)
-                h_row.append(None)
-                c_row.append([None, url])
-                hc_row.append([None, url])
-                t_row.append("")
-            elif cell.hidden:
-                z_row.append(None)
-                h_row.append(1.0)
-                c_row.append([None, url])
-                hc_row.append([cell.cell_id, url, cell.reason or "hidden"])
-                t_row.append("hidden")
-            else:
-                z_row.append(cell.value)
-                h_row.append(None)
-                c_row.append([cell.cell_id, url])
-                hc_row.append([None, url])
-                t_row.append(f"{cell.value:g}")
-        z.append(z_row)
-        hidden_z.append(h_row)
-        custom.append(c_row)
-        hidden_custom.append(hc_row)
-        text.append(t_row)
+        cells = [row.cells.get(measure.id) for measure in heatmap.measures]
+        shown = [c if c is not None and not c.hidden else None for c in cells]
+        hidden = [c if c is not None and c.hidden else None for c in cells]
+        z.append([c.value if c else None for c in shown])
+        custom.append([[c.cell_id if c else None] for c in shown])
+        hidden_z.append([1.0 if c else None for c in hidden])
+        hidden_custom.append([[c.cell_id, c.reason or "hidden"] if c else [None] for c in hidden])
+        text.append(
+            [
+                "hidden" if h else f"{c.value:g}" if c else ""
+                for c, h in zip(shown, hidden, strict=True)
+            ]
+        )
     data = [
         {
             "type": "heatmap",
@@ -279,7 +261,7 @@ def heatmap_figure(heatmap: Heatmap, urls: dict[int, str]) -> Figure:
             "texttemplate": "%{text}",
             "colorscale": [[0, HIDDEN_FILL], [1, HIDDEN_FILL]],
             "showscale": False,
-            "hovertemplate": "%{y} · %{x}: %{customdata[2]}<extra></extra>",
+            "hovertemplate": "%{y} · %{x}: %{customdata[1]}<extra></extra>",
             "xgap": 2,
             "ygap": 2,
             "meta": {"kind": "hidden"},
@@ -292,6 +274,8 @@ def heatmap_figure(heatmap: Heatmap, urls: dict[int, str]) -> Figure:
         xaxis={"side": "bottom", "tickangle": -30, "fixedrange": True},
         yaxis={"automargin": True, "fixedrange": True},
     )
+    # One link per row, not per cell: the page's script opens the row's unit when a cell is hit.
+    layout["meta"] = {"row_links": [urls.get(row.unit.id, "") for row in rows]}
     return {"data": data, "layout": layout}
 
 

@@ -14,8 +14,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 MIN_POINTS = 10
 TREND_POINTS = 5  # consecutive rises (or falls) shown as a possible trend
 
@@ -82,8 +80,19 @@ def run_limit(useful: int) -> int:
 
 
 def crossings_minimum(useful: int) -> int:
-    """The 5th percentile of Binomial(n − 1, 0.5): fewer crossings than this is a signal."""
-    return int(stats.binom.ppf(0.05, useful - 1, 0.5))
+    """The 5th percentile of Binomial(n − 1, 0.5): fewer crossings than this is a signal.
+
+    The smallest k whose cumulative probability reaches 5%, summed exactly.
+    """
+    trials = useful - 1
+    if trials <= 0:
+        return 0
+    reached = 0
+    for k in range(trials + 1):
+        reached += math.comb(trials, k)
+        if reached * 20 >= 2**trials:
+            return k
+    return trials
 
 
 def analyse(series: Sequence[float | None]) -> RunChart:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -57,11 +58,11 @@ class WaveInfo:
     sequence: int
     scheduled_for: date
 
-    @property
+    @cached_property
     def label(self) -> str:
         return f"{self.scheduled_for.day} {self.scheduled_for:%b %Y}"
 
-    @property
+    @cached_property
     def iso(self) -> str:
         return self.scheduled_for.isoformat()
 
@@ -345,7 +346,7 @@ class ItemRow:
     def cell(self, metric: str) -> ReleasedCell | None:
         return self.cells.get(metric)
 
-    @property
+    @cached_property
     def distribution(self) -> list[tuple[str, ReleasedCell]]:
         """The released per-option shares, labelled; empty where the release does not show them."""
         scale = current_bank().scale_of(self.item_id)

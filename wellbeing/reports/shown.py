@@ -16,25 +16,27 @@ from markupsafe import Markup, escape
 from wellbeing.releases.suppression import HIDDEN_REASON
 from wellbeing.reports.service import worse
 
-NO_DATA = Markup(
+NO_DATA = (
     '<span class="no-data" title="Not asked in this wave">—'
     '<span class="visually-hidden"> no data</span></span>'
 )
 NO_BAND = Markup('<span class="no-data">—<span class="visually-hidden"> no data</span></span>')
-HIDDEN = Markup('<span class="hidden-cell" title="{}">hidden</span>').format(HIDDEN_REASON)
+HIDDEN = str(Markup('<span class="hidden-cell" title="{}">hidden</span>').format(HIDDEN_REASON))
 NO_CHANGE = Markup('<span class="hint">no earlier wave to compare</span>')
 
 
 def cell_value(cell: Any, suffix: str = "") -> Markup:
     """The cell's number, "hidden" with the reason, or "—" where it was not asked."""
+    return Markup(_value(cell, str(escape(suffix)) if suffix else ""))  # noqa: S704 - built safe
+
+
+def _value(cell: Any, suffix: str) -> str:
     if cell is None:
         return NO_DATA
     if cell.hidden:
         return HIDDEN
     value = float(cell.value)
-    return Markup(  # noqa: S704 - numbers and escaped text only
-        f'<data value="{value}" data-cell="{int(cell.cell_id)}">{value:g}{escape(suffix)}</data>'
-    )
+    return f'<data value="{value}" data-cell="{int(cell.cell_id)}">{value:g}{suffix}</data>'
 
 
 def cell_interval(cell: Any, suffix: str = "") -> Markup:
@@ -53,7 +55,7 @@ def cell_band(cell: Any) -> Markup:
     if cell is None:
         return NO_BAND
     if cell.hidden:
-        return HIDDEN
+        return Markup(HIDDEN)  # noqa: S704 - built safe above
     return Markup(  # noqa: S704 - the band is escaped
         f'<span data-cell-band="{int(cell.cell_id)}">{escape(cell.n_band)}</span>'
     )
@@ -90,13 +92,33 @@ def heat_class(cell: Any) -> str:
 
 def heat_cells(cells: dict[str, Any], measures: list[Any]) -> Markup:
     """A heatmap table row's cells, one per measure: colour band and shown value."""
-    shown = (cells.get(d.id) for d in measures)
+    shown = [cells.get(d.id) for d in measures]
     return Markup(  # noqa: S704 - fixed class names and markup built above
-        "".join(f'<td class="num {heat_class(c)}">{cell_value(c)}</td>' for c in shown)
+        "".join(f'<td class="num {heat_class(c)}">{_value(c, "")}</td>' for c in shown)
     )
+
+
+def trend_rows(trend: Any, suffix: str = "") -> Markup:
+    """A trend's table rows, one per wave: value, interval and change."""
+    rows = (
+        f'<tr><th scope="row">{escape(p.wave.label)}</th>'
+        f'<td class="num">{cell_value(p.cell, suffix)}</td>'
+        f"<td>{cell_interval(p.cell, suffix)}</td><td>{cell_change(p.cell)}</td></tr>"
+        for p in trend.points
+    )
+    return Markup("\n".join(rows))  # noqa: S704 - escaped label and markup built above
 
 
 def register(app: Flask) -> None:
     """Make these available to every template."""
-    for helper in (cell_value, cell_interval, cell_band, cell_change, heat_class, heat_cells):
+    helpers = (
+        cell_value,
+        cell_interval,
+        cell_band,
+        cell_change,
+        heat_class,
+        heat_cells,
+        trend_rows,
+    )
+    for helper in helpers:
         app.add_template_global(helper)

@@ -15,6 +15,7 @@ from wellbeing.releases.suppression import HIDDEN_REASON
 from wellbeing.reports import charts, service
 
 bp = Blueprint("reports", __name__, url_prefix="/results")
+_ANY_UNIT = 987654321
 log_views(bp, "page")
 
 
@@ -82,9 +83,10 @@ def unit(unit_id: int) -> ResponseReturnValue:
 def heatmap() -> ResponseReturnValue:
     report = service.heatmap(current_user, program_key=_program(), wave_id=_wave())
     key = report.program.key if report.program else None
+    # One URL built and the unit's id put in: a heatmap links to hundreds of units.
+    pattern = url_for("reports.unit", unit_id=_ANY_UNIT, program=key)
     urls = {
-        row.unit.id: url_for("reports.unit", unit_id=row.unit.id, program=key)
-        for row in report.rows
+        row.unit.id: pattern.replace(str(_ANY_UNIT), str(row.unit.id), 1) for row in report.rows
     }
     figure = charts.heatmap_figure(report, urls) if report.rows and report.measures else None
     return _render("reports/heatmap.html", report=report, figure=figure, urls=urls)

@@ -9,11 +9,13 @@
     window.Plotly.newPlot(el, figure.data, figure.layout, config).then(function () {
       el.setAttribute("data-drawn", "true");
     });
+    var links = figure.layout && figure.layout.meta && figure.layout.meta.row_links;
     el.on("plotly_click", function (event) {
       var point = event.points && event.points[0];
-      var custom = point && point.customdata;
-      if (custom && typeof custom[1] === "string" && custom[1].charAt(0) === "/") {
-        window.location.assign(custom[1]);
+      var row = point && Array.isArray(point.pointNumber) ? point.pointNumber[0] : null;
+      var link = links && row !== null ? links[row] : null;
+      if (typeof link === "string" && link.charAt(0) === "/") {
+        window.location.assign(link);
       }
     });
   }
