@@ -76,7 +76,17 @@ def check_figure(figure: dict[str, Any], allowed_units: set[int] | None) -> int:
     checked = 0
     for trace in figure["data"]:
         kind = trace.get("meta", {}).get("kind")
-        assert kind in {"cells", "interval", "median", "hidden", "comment_counts"}, trace
+        # Practice indicators are numbers coordinators record, not survey results.
+        assert kind in {
+            "cells",
+            "interval",
+            "median",
+            "hidden",
+            "comment_counts",
+            "practice_values",
+            "reference_line",
+            "practice_assessment",
+        }, trace
         if kind not in {"cells", "interval", "hidden"}:
             continue
         if trace["type"] == "heatmap":

@@ -75,6 +75,7 @@ def register_bank(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from wellbeing.actions.views import bp as actions_bp
     from wellbeing.api.views import bp as api_bp
     from wellbeing.assets import bp as assets_bp
     from wellbeing.auth.access import template_helpers
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from wellbeing.exports.views import bp as exports_bp
     from wellbeing.health import bp as health_bp
     from wellbeing.org.views import bp as org_bp
+    from wellbeing.practices.views import bp as practices_bp
     from wellbeing.pulse.views import bp as pulse_bp
     from wellbeing.reports import shown
     from wellbeing.reports.views import bp as reports_bp
@@ -93,7 +95,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pulse_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(actions_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(practices_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(assets_bp)
     app.context_processor(template_helpers)

@@ -36,6 +36,7 @@ _ENV_SETTINGS: list[tuple[str, str, Any]] = [
     ("WELLBEING_SURVEYS_DIR", "SURVEYS_DIR", str),
     ("WELLBEING_LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT", str),
     ("WELLBEING_DEFAULT_TIME_ZONE", "DEFAULT_TIME_ZONE", str),
+    ("WELLBEING_SUGGEST_BELOW", "SUGGEST_BELOW", float),
     ("WELLBEING_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", float),
     ("WELLBEING_SCHEDULER_HEARTBEAT_SECONDS", "SCHEDULER_HEARTBEAT_SECONDS", float),
 ]
@@ -59,6 +60,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SURVEYS_DIR": None,
         "LOGIN_RATE_LIMIT": "5 per minute",
         "DEFAULT_TIME_ZONE": "UTC",
+        # A unit page suggests change concepts for a domain whose index is below this line
+        # (or whose run chart shows a shift down).
+        "SUGGEST_BELOW": 60.0,
         # A standby scheduler takes over once the active one has missed its lease (SQLite), and
         # checks for that (or for PostgreSQL's advisory lock) every heartbeat.
         "SCHEDULER_LEASE_SECONDS": 30.0,

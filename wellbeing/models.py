@@ -1,8 +1,14 @@
 """Every model, imported in one place so migrations and ``create_all`` see the whole schema."""
 
-from wellbeing.actions.models import Action, ActionStatus
+from wellbeing.actions.models import Action, ActionEntry, ActionStatus, FollowUp
 from wellbeing.auth.models import AccessRecord, ApiToken, Role, User, user_unit
 from wellbeing.org.models import Person, Unit
+from wellbeing.practices.models import (
+    ChecklistRating,
+    PracticeAssessment,
+    PracticeRating,
+    PracticeRecord,
+)
 from wellbeing.pulse.models import (
     DeliveryStatus,
     Invitation,
@@ -18,16 +24,22 @@ from wellbeing.responses.models import Answer, Choice, Comment, Response, Submis
 __all__ = [
     "AccessRecord",
     "Action",
+    "ActionEntry",
     "ActionStatus",
     "Answer",
     "ApiToken",
     "CellScope",
+    "ChecklistRating",
     "Choice",
     "Comment",
     "DeliveryStatus",
+    "FollowUp",
     "Invitation",
     "InvitationToken",
     "Person",
+    "PracticeAssessment",
+    "PracticeRating",
+    "PracticeRecord",
     "PulseProgram",
     "Release",
     "ReleaseCell",

@@ -15,7 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from wellbeing.actions import follow_up
 from wellbeing.bank import current_bank
+from wellbeing.demo import actions as demo_actions
+from wellbeing.demo import practices as demo_practices
 from wellbeing.extensions import db
 from wellbeing.org.models import Unit
 from wellbeing.pulse import service as pulse
@@ -30,11 +33,16 @@ RESPONSE_RATE = 0.72
 # How each team's answers lean (1–5) at the start and how much they move per wave.
 STORIES: dict[str, tuple[float, float]] = {
     "Intake & Assessment": (3.4, -0.12),  # caseloads climbing
-    "Ongoing Services": (3.0, 0.10),  # recovering after reflective supervision resumed
+    "Ongoing Services": (3.0, 0.0),  # flat until reflective supervision comes back
     "Eastside Center": (3.8, 0.0),
     "North": (3.6, 0.03),
 }
 DEFAULT_STORY = (3.5, 0.0)
+# From which wave a team's answers take a new drift: after the demo's actions (demo.actions).
+TURNS: dict[str, tuple[int, float]] = {
+    "Ongoing Services": (4, 0.14),  # reflective supervision back from wave 3
+    "Intake & Assessment": (10, 0.02),  # the caseload cap stops the slide
+}
 
 COMMENTS = (
     "Caseloads have gone up again and there is no time left for the families who need the most.",
@@ -93,6 +101,7 @@ def build_history(waves: int, now: datetime | None = None, progress: Progress | 
     first = now - cadence * waves - timedelta(days=1)
     for number in range(waves):
         opened = first + cadence * number
+        demo_actions.act(number, (opened - timedelta(days=2)).date())
         wave = pulse.open_wave(program, opened)
         _answer(wave, number, rng)
         pulse.close_wave(wave, wave.closes_at)
@@ -101,25 +110,26 @@ def build_history(waves: int, now: datetime | None = None, progress: Progress | 
         db.session.commit()
         if progress is not None:
             progress(number + 1, waves)
+    demo_practices.record(first, first + cadence * (waves - 1))
+    db.session.commit()
     return waves
 
 
 def _answer(wave: Wave, number: int, rng: random.Random) -> None:
     """Answer the wave for about RESPONSE_RATE of the invited, each team along its story."""
-    bank = current_bank()
     rows = db.session.execute(
-        sa.select(Invitation.id, Unit.name)
+        sa.select(Invitation.id, Unit.name, Unit.id)
         .join(Unit, Unit.id == Invitation.unit_id)
         .where(Invitation.wave_id == wave.id)
         .order_by(Invitation.id)
     ).tuples()
-    for invitation_id, team in rows:
+    for invitation_id, team, unit_id in rows:
         if rng.random() > RESPONSE_RATE:
             continue
-        start, drift = STORIES.get(team, DEFAULT_STORY)
-        centre = start + drift * number
+        bank = follow_up.bank_for(wave, unit_id)
+        centre = _centre(team, number)
         raw: dict[str, str] = {}
-        for item_id in wave.item_ids:
+        for item_id in (i for i in wave.item_ids if i in bank.items):
             values = list(bank.scale_of(item_id).values)
             if rng.random() < 0.04:
                 raw[item_id] = rng.choice(["na", "pns"])
@@ -135,4 +145,14 @@ def _answer(wave: Wave, number: int, rng: random.Random) -> None:
             if rng.random() < 0.8
         }
         comment = rng.choice(COMMENTS) if rng.random() < 0.25 else None
-        answers.submit(invitation_id, answers.check_answers(wave, raw, comment, cuts))
+        answers.submit(invitation_id, answers.check_answers(wave, raw, comment, cuts, bank))
+
+
+def _centre(team: str, number: int) -> float:
+    """Where a team's answers lean at wave ``number``, along its story and any turn in it."""
+    start, drift = STORIES.get(team, DEFAULT_STORY)
+    turn = TURNS.get(team)
+    if turn is None or number < turn[0]:
+        return start + drift * number
+    at, after = turn
+    return start + drift * at + after * (number - at)

@@ -15,6 +15,7 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
+from wellbeing.actions.models import FollowUp
 from wellbeing.auth.models import Role, User
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db
@@ -216,6 +217,9 @@ class Labels:
             **{m: (m, label) for m, label in COUNT_LABELS.items()},
             **{i: ("item", item.text.get("en")) for i, item in bank.items.items()},
             **{d: (domain.kind, domain.name.get("en")) for d, domain in bank.domains.items()},
+            **{
+                f.item_id: ("follow_up", f.text_en) for f in db.session.scalars(sa.select(FollowUp))
+            },
         }
         self.cuts: dict[tuple[str, str], str] = {("", ""): ""}
         for cut_id, cut in bank.cuts.items():

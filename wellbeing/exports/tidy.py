@@ -6,8 +6,8 @@ Columns (documented in the README under "Exports"):
 - ``unit_path`` (levels joined by "/"), ``scope`` (``subtree``: the unit and everyone below it;
   ``direct``: only the unit's own members)
 - ``cut``, ``cut_value``, ``cut_label`` (empty for everyone together)
-- ``measure_type`` (``essential``, ``field_measure``, ``item``, ``respondents``,
-  ``participation``), ``measure``, ``measure_label``
+- ``measure_type`` (``essential``, ``field_measure``, ``item``, ``follow_up`` (the question
+  asked after an action), ``respondents``, ``participation``), ``measure``, ``measure_label``
 - ``metric``, ``metric_label``, ``value``, ``ci_low``, ``ci_high`` (the 95% interval)
 - ``n_band`` (respondents, or people invited for participation, as a band)
 - ``hidden`` (``yes``/``no``), ``hidden_reason``: a hidden row has no value, interval or band

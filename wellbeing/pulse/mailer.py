@@ -30,11 +30,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
 from flask_mail import Connection, Message
 from sqlalchemy.orm import joinedload
 
+from wellbeing.actions import service as actions
+from wellbeing.actions.service import Done
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db, mail
 from wellbeing.org.models import Person
@@ -463,6 +465,31 @@ class OneTapOption:
     url: str
 
 
+DONE_WORDS = {
+    ("started", "en"): "started {day}",
+    ("finished", "en"): "finished {day}",
+    ("started", "es"): "se inició el {day}",
+    ("finished", "es"): "se terminó el {day}",
+}
+
+
+@dataclass(frozen=True)
+class DoneLine:
+    """One "you said, we did" line as the email shows it."""
+
+    title: str
+    plan: str
+    when: str
+    unit_name: str
+
+
+def _done_line(done: Done, language: str) -> DoneLine:
+    day = format_date(done.on_date, format="d MMMM y", locale=language)
+    return DoneLine(
+        done.title, done.plan, DONE_WORDS[(done.what, language)].format(day=day), done.unit_name
+    )
+
+
 def compose(claim: Claim) -> Message:
     """The email for one claim, in the recipient's language, with its link and one-tap answers."""
     invitation = db.session.get_one(Invitation, claim.invitation_id)
@@ -496,6 +523,9 @@ def compose(claim: Claim) -> Message:
         "reminders": reminders,
         "reminder_number": invitation.reminders_sent + 1,
         "last_reminder": invitation.reminders_sent + 1 >= reminders,
+        "done": [_done_line(d, language) for d in actions.for_invitation(invitation, language)]
+        if claim.kind is Kind.INVITATION
+        else [],
     }
     subject = SUBJECTS[(claim.kind, language)].format(
         minutes=minutes,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from wellbeing.actions import follow_up
 from wellbeing.bank import QuestionBank, current_bank
 from wellbeing.extensions import db
 from wellbeing.org.models import PATH_SEPARATOR, Person, Unit
@@ -264,6 +265,9 @@ def open_wave(
     )
     db.session.add(wave)
     db.session.flush()
+    asked_again = follow_up.plan_follow_ups(wave, last.opens_at if last else None)
+    if asked_again:
+        wave.item_ids = [*items, *asked_again]
     db.session.execute(
         sa.insert(Invitation),
         [

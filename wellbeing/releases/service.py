@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from wellbeing.actions import follow_up
 from wellbeing.bank import QuestionBank
 from wellbeing.extensions import db
 from wellbeing.pulse.models import Wave
@@ -25,6 +26,7 @@ def compute_release(
     """
     from wellbeing.releases import compute
 
+    bank = follow_up.bank_for(wave, bank=bank)
     return compute.compute_release(wave, recompute=recompute, bank=bank)
 
 

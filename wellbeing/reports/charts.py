@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from wellbeing.reports.service import ActionNote, Heatmap, ItemRow, Trend
+from wellbeing.actions.service import Milestone
+from wellbeing.reports.service import Heatmap, ItemRow, Trend
 
 BLUE = "#0072B2"
 ORANGE = "#E69F00"
@@ -57,7 +58,16 @@ def _layout(**extra: Any) -> dict[str, Any]:
     return layout
 
 
-def trend_figure(trend: Trend, actions: list[ActionNote] | None = None) -> Figure:
+MILESTONE_WORDS = {
+    "started": "Started",
+    "done": "Done",
+    "stopped": "Stopped",
+    "resumed": "Resumed",
+}
+MILESTONE_COLOURS = {"stopped": MUTED}
+
+
+def trend_figure(trend: Trend, milestones: list[Milestone] | None = None) -> Figure:
     """A run chart: released values with their intervals, the median, gaps for hidden waves."""
     x = [p.wave.iso for p in trend.points]
     shown = [p.cell if p.cell is not None and not p.cell.hidden else None for p in trend.points]
@@ -156,32 +166,39 @@ def trend_figure(trend: Trend, actions: list[ActionNote] | None = None) -> Figur
                     "textangle": -90,
                 }
             )
-    for action in actions or []:
-        if action.domain not in (trend.measure, "") or not x:
+    for milestone in milestones or []:
+        if trend.measure not in milestone.domains or not x:
             continue
-        start = action.start_date.isoformat()
+        day = milestone.on_date.isoformat()
+        colour = MILESTONE_COLOURS.get(milestone.what, GREEN)
         shapes.append(
             {
                 "type": "line",
                 "xref": "x",
                 "yref": "paper",
-                "x0": start,
-                "x1": start,
+                "x0": day,
+                "x1": day,
                 "y0": 0,
                 "y1": 1,
-                "line": {"color": GREEN, "width": 2, "dash": "dot"},
+                "line": {"color": colour, "width": 2, "dash": "dot"},
             }
         )
         annotations.append(
             {
-                "x": start,
+                "x": day,
                 "y": 1,
                 "yref": "paper",
                 "yanchor": "bottom",
-                "text": action.title[:40],
+                "text": f"{MILESTONE_WORDS[milestone.what]}: {milestone.title[:32]}",
                 "showarrow": False,
                 "font": {"size": 11, "color": "#00583f"},
-                "hovertext": f"Action started {start}: {action.title} ({action.status})",
+                "hovertext": f"{day} · action {MILESTONE_WORDS[milestone.what].lower()}: "
+                f"{milestone.title}",
+                "meta": {
+                    "kind": "action",
+                    "action_id": milestone.action_id,
+                    "what": milestone.what,
+                },
             }
         )
     span = _date_span(trend)

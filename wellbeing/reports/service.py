@@ -15,7 +15,10 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
+from wellbeing.actions import follow_up
+from wellbeing.actions import service as actions
 from wellbeing.actions.models import Action
+from wellbeing.actions.service import Milestone, Suggestion
 from wellbeing.auth.access import AccessDenied, can_see_unit, check_unit, scope_of
 from wellbeing.auth.models import User
 from wellbeing.auth.service import visible_units
@@ -342,6 +345,7 @@ class ItemRow:
     text: str
     domain: str
     cells: dict[str, ReleasedCell]
+    options: tuple[tuple[int, str], ...] = ()
 
     def cell(self, metric: str) -> ReleasedCell | None:
         return self.cells.get(metric)
@@ -349,25 +353,12 @@ class ItemRow:
     @cached_property
     def distribution(self) -> list[tuple[str, ReleasedCell]]:
         """The released per-option shares, labelled; empty where the release does not show them."""
-        scale = current_bank().scale_of(self.item_id)
-        labels = {o.value: o.label.get("en") for o in scale.options}
         shown = []
-        for value in scale.values:
+        for value, label in self.options:
             cell = self.cells.get(f"dist_{value}")
             if cell is not None and not cell.hidden:
-                shown.append((labels.get(value, str(value)), cell))
+                shown.append((label, cell))
         return shown
-
-
-@dataclass(frozen=True)
-class ActionNote:
-    """An action on a unit, as the charts mark it."""
-
-    id: int
-    title: str
-    domain: str
-    start_date: date
-    status: str
 
 
 @dataclass
@@ -386,11 +377,18 @@ class UnitReport:
     comments: list[ReleasedCommentView] = field(default_factory=list)
     themes: list[tuple[str, int]] = field(default_factory=list)
     counted_in: Unit | None = None
-    actions: list[ActionNote] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
 
 
 def unit_report(
-    viewer: User, unit_id: int, *, program_key: str | None = None, wave_id: int | None = None
+    viewer: User,
+    unit_id: int,
+    *,
+    program_key: str | None = None,
+    wave_id: int | None = None,
+    suggest_below: float = 60.0,
 ) -> UnitReport:
     unit = unit_for(viewer, unit_id)
     ancestors: list[Unit] = []
@@ -410,17 +408,19 @@ def unit_report(
         children=[c for c in unit.children if can_see_unit(viewer, c)],
         waves=waves,
         wave=wave,
-        actions=unit_actions(unit),
+        actions=actions.actions_on(unit),
+        milestones=actions.milestones(unit),
     )
     if wave is None:
         return report
     trends = unit_trends(viewer, unit, waves)
     report.trends = [t for t in trends if t.metric in ("index", "prevalence_pct")]
+    report.suggestions = actions.suggestions(report.trends, suggest_below)
     report.participation = next((t for t in trends if t.measure == "participation"), None)
     report.counted_in = rolled_up(viewer, wave_id=wave.id).get(unit.id)
     cells = released_cells(viewer, wave_id=wave.id, unit_id=unit.id, scope=SUBTREE, cut="")
     report.respondents = next((c for c in cells if c.measure == "respondents"), None)
-    report.items = _item_rows(wave, cells)
+    report.items = _item_rows(unit, wave, cells)
     report.comments = [
         c
         for c in released_comments(viewer, wave_id=wave.id)
@@ -430,10 +430,12 @@ def unit_report(
     return report
 
 
-def _item_rows(wave: WaveInfo, cells: list[ReleasedCell]) -> list[ItemRow]:
-    bank = current_bank()
+def _item_rows(unit: Unit, wave: WaveInfo, cells: list[ReleasedCell]) -> list[ItemRow]:
     stored = db.session.get(Wave, wave.id)
-    item_ids = stored.item_ids if stored is not None else []
+    if stored is None:
+        return []
+    bank = follow_up.bank_for(stored)
+    item_ids = [i for i in stored.item_ids if follow_up.applies_to(i, unit, stored.id)]
     by_item: dict[str, dict[str, ReleasedCell]] = defaultdict(dict)
     for cell in cells:
         by_item[cell.measure][cell.metric] = cell
@@ -442,7 +444,8 @@ def _item_rows(wave: WaveInfo, cells: list[ReleasedCell]) -> list[ItemRow]:
         item = bank.items.get(item_id)
         if item is None or item_id not in by_item:
             continue
-        rows.append(ItemRow(item_id, item.text.get("en"), item.domain, by_item[item_id]))
+        options = tuple((o.value, o.label.get("en")) for o in bank.scales[item.scale].options)
+        rows.append(ItemRow(item_id, item.text.get("en"), item.domain, by_item[item_id], options))
     return rows
 
 
@@ -451,14 +454,6 @@ def comment_themes(comments: list[ReleasedCommentView]) -> list[tuple[str, int]]
     names = {t.id: t.label.get("en") for t in current_bank().topics}
     counts = Counter(topic for c in comments for topic in c.topics)
     return [(names.get(t, t), n) for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
-def unit_actions(unit: Unit) -> list[ActionNote]:
-    """Actions recorded on the unit, oldest first: they mark the unit's charts."""
-    actions = db.session.scalars(
-        sa.select(Action).where(Action.unit_id == unit.id).order_by(Action.start_date, Action.id)
-    )
-    return [ActionNote(a.id, a.title, a.domain, a.start_date, a.status.value) for a in actions]
 
 
 # ------------------------------------------------------------------ heatmap

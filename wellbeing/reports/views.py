@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from wellbeing.auth.access import AccessDenied, login_required
 from wellbeing.auth.access_log import log_views
 from wellbeing.bank import current_bank
+from wellbeing.practices import charts as practice_charts
+from wellbeing.practices import service as practices
 from wellbeing.releases.suppression import HIDDEN_REASON
 from wellbeing.reports import charts, service
 
@@ -57,9 +59,15 @@ def overview() -> ResponseReturnValue:
 @bp.get("/units/<int:unit_id>")
 @login_required
 def unit(unit_id: int) -> ResponseReturnValue:
-    report = service.unit_report(current_user, unit_id, program_key=_program(), wave_id=_wave())
+    report = service.unit_report(
+        current_user,
+        unit_id,
+        program_key=_program(),
+        wave_id=_wave(),
+        suggest_below=float(current_app.config["SUGGEST_BELOW"]),
+    )
     figures = {
-        (t.measure, t.metric): charts.trend_figure(t, report.actions)
+        (t.measure, t.metric): charts.trend_figure(t, report.milestones)
         for t in report.trends
         if t.has_data
     }
@@ -68,9 +76,13 @@ def unit(unit_id: int) -> ResponseReturnValue:
         if report.participation is not None and report.participation.has_data
         else None
     )
+    practice_series = practices.practice_series(current_user, report.unit)
     return _render(
         "reports/unit.html",
         report=report,
+        practice_unit=report.unit,
+        practice_series=practice_series,
+        practice_figures=practice_charts.indicator_figures(practice_series),
         figures=figures,
         participation_figure=participation,
         distribution_figure=charts.distribution_figure(report.items),

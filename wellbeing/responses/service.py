@@ -71,7 +71,9 @@ def check_answers(
     must be one of the item's scale values.
     """
     bank = bank or current_bank()
-    allowed = set(wave.item_ids)
+    # Only the wave's items this person was asked: a follow-up is in their bank only if it is
+    # asked in their unit.
+    allowed = set(wave.item_ids) & set(bank.items)
     unknown = sorted(set(raw_answers) - allowed)
     if unknown:
         raise SubmissionError(f"unknown question {unknown[0]!r}")

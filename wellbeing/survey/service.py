@@ -18,6 +18,9 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from wellbeing import privacy
+from wellbeing.actions import follow_up
+from wellbeing.actions import service as actions
+from wellbeing.actions.service import Done
 from wellbeing.bank import QuestionBank, current_bank
 from wellbeing.bank.schema import Cut, Item, SupportContact
 from wellbeing.extensions import db
@@ -108,7 +111,7 @@ def _open_invitation(invitation_id: int, now: datetime) -> Invitation:
 
 
 def _one_tap(invitation: Invitation, value: str | None) -> str | None:
-    bank = current_bank()
+    bank = follow_up.bank_for(invitation.wave, invitation.unit_id)
     items = _items(bank, invitation)
     if value is None or not items:
         return None
@@ -184,7 +187,7 @@ def survey_form(
 ) -> SurveyForm:
     """The form for the visit's invitation in ``language``, keeping ``sent`` answers if given."""
     invitation = _open_invitation(visit.invitation_id, now or utcnow())
-    bank = current_bank()
+    bank = follow_up.bank_for(invitation.wave, invitation.unit_id)
     questions = [_question(bank, item, language) for item in _items(bank, invitation)]
     about_you = [_about_question(cut, language) for cut in bank.cuts.values()]
     one_tap_label = None
@@ -260,7 +263,7 @@ def send_answers(
     """Check the posted form and seal its answers into the buffer, once per invitation."""
     invitation = _open_invitation(invitation_id, now or utcnow())
     language = language_of(invitation)
-    bank = current_bank()
+    bank = follow_up.bank_for(invitation.wave, invitation.unit_id)
     answers, about_you = _radio_answers(form, invitation, bank)
     comment = _comment(form)
     try:
@@ -363,3 +366,11 @@ def _href(contact: SupportContact, language: str) -> str:
     # "?&body=" is the form both Android and iOS messaging apps read.
     body = f"?&body={quote(contact.message.get(language))}" if contact.message else ""
     return f"sms:{number}{body}"
+
+
+def you_said_we_did(invitation_id: object, language: str) -> list[Done]:
+    """What the organisation did since this person's last pulse, for the thank-you page."""
+    if not isinstance(invitation_id, int):
+        return []
+    invitation = db.session.get(Invitation, invitation_id)
+    return actions.for_invitation(invitation, language) if invitation is not None else []

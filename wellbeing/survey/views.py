@@ -85,8 +85,11 @@ def thanks() -> ResponseReturnValue:
         if "invitation" in state:
             return redirect(url_for("survey.form"), 303)
         raise service.LinkNotFound()
+    done = service.you_said_we_did(state.get("invitation"), _language())
     _keep(lang=state.get("lang"), sent=True)  # the invitation leaves the session here
-    return render_template("survey/thanks.html", resources=service.support_resources(_language()))
+    return render_template(
+        "survey/thanks.html", resources=service.support_resources(_language()), done=done
+    )
 
 
 @bp.url_value_preprocessor

@@ -1,0 +1,1 @@
+"""Organisational practices: monthly practice indicators and the practices self-assessment."""
