@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 MIN_GROUP_SIZE_FLOOR = 5
+# Raw answers are kept this many days after a released wave closes, unless configured otherwise.
+DEFAULT_RETENTION_DAYS = 400
+# A hundred years: anything longer is a typing mistake, and "keep for ever" is 0 (or off).
+MAX_RETENTION_DAYS = 36500
 
 
 class ConfigError(RuntimeError):
@@ -17,6 +21,12 @@ class ConfigError(RuntimeError):
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _days_or_off(value: str) -> int:
+    """A whole number of days; ``off`` is 0, which keeps raw answers for ever."""
+    text = value.strip().lower()
+    return 0 if text == "off" else int(text)
 
 
 # (environment variable, Flask config key, parser)
@@ -39,6 +49,7 @@ _ENV_SETTINGS: list[tuple[str, str, Any]] = [
     ("WELLBEING_SUGGEST_BELOW", "SUGGEST_BELOW", float),
     ("WELLBEING_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", float),
     ("WELLBEING_SCHEDULER_HEARTBEAT_SECONDS", "SCHEDULER_HEARTBEAT_SECONDS", float),
+    ("WELLBEING_RETENTION_DAYS", "RETENTION_DAYS", _days_or_off),
 ]
 
 ENVIRONMENT_VARIABLES = [name for name, _, _ in _ENV_SETTINGS]
@@ -67,6 +78,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # checks for that (or for PostgreSQL's advisory lock) every heartbeat.
         "SCHEDULER_LEASE_SECONDS": 30.0,
         "SCHEDULER_HEARTBEAT_SECONDS": 10.0,
+        # Days after a released wave closes until its raw answers and comments are deleted;
+        # 0 keeps them for ever. Releases are never deleted.
+        "RETENTION_DAYS": DEFAULT_RETENTION_DAYS,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -101,6 +115,12 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
         raise ConfigError(
             f"WELLBEING_MIN_GROUP_SIZE={config['MIN_GROUP_SIZE']} is below the floor of "
             f"{MIN_GROUP_SIZE_FLOOR}; the minimum group size can only be raised."
+        )
+    days = config["RETENTION_DAYS"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            f"WELLBEING_RETENTION_DAYS={days!r} is not valid: give a whole number of days from 1 "
+            f"to {MAX_RETENTION_DAYS}, or 0 (or off) to keep raw answers for ever."
         )
     if not config.get("SECRET_KEY"):
         if env == "production":
