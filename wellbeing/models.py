@@ -20,6 +20,7 @@ from wellbeing.pulse.models import (
 )
 from wellbeing.releases.models import CellScope, Release, ReleaseCell, ReleasedComment
 from wellbeing.responses.models import Answer, Choice, Comment, Response, Submission
+from wellbeing.retention.models import RetentionRun, RunTrigger, WaveDeletion
 
 __all__ = [
     "AccessRecord",
@@ -45,11 +46,14 @@ __all__ = [
     "ReleaseCell",
     "ReleasedComment",
     "Response",
+    "RetentionRun",
     "Role",
+    "RunTrigger",
     "Submission",
     "Unit",
     "User",
     "Wave",
+    "WaveDeletion",
     "WaveStatus",
     "program_unit",
     "user_unit",
