@@ -27,7 +27,13 @@ from wellbeing.scheduler.lock import AdvisoryLock, LeaseLock
 from wellbeing.scheduler.runner import reconcile, start_in_process
 
 BACKEND = os.environ.get("WELLBEING_TEST_DB", "sqlite")
-DECLARED = ["open_due_waves", "send_invitations", "close_due_waves", "flush_buffer"]
+DECLARED = [
+    "open_due_waves",
+    "send_invitations",
+    "close_due_waves",
+    "flush_buffer",
+    "apply_retention",
+]
 
 
 def test_jobs_are_declared_once_with_stable_ids() -> None:

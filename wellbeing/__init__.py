@@ -123,6 +123,7 @@ def register_cli(app: Flask) -> None:
     from wellbeing.org.cli import roster_cli
     from wellbeing.pulse.cli import programs_cli, pulse_cli, staff_cli
     from wellbeing.releases.cli import release_cli
+    from wellbeing.retention.cli import retention_cli
     from wellbeing.scheduler.cli import scheduler_command
 
     app.cli.add_command(roster_cli)
@@ -131,6 +132,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(pulse_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(release_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(export_command)

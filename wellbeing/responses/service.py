@@ -208,3 +208,57 @@ def _write_responses(wave_id: int, payloads: list[dict[str, object]]) -> None:
     _shuffler.shuffle(comments)
     db.session.add_all(comments)
     db.session.flush()
+
+
+@dataclass(frozen=True)
+class RawCounts:
+    """How many raw rows a wave holds (or held): whole-wave totals, never per unit."""
+
+    responses: int = 0
+    answers: int = 0
+    comments: int = 0
+    submissions: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.responses + self.answers + self.comments + self.submissions
+
+
+def _answers_of(wave_id: int) -> sa.ColumnElement[bool]:
+    return Answer.response_id.in_(sa.select(Response.id).where(Response.wave_id == wave_id))
+
+
+def _count(query: sa.Select[tuple[int]]) -> int:
+    return int(db.session.scalar(query) or 0)
+
+
+def raw_counts(wave_id: int) -> RawCounts:
+    """Count a wave's responses, answers, comments and buffered submissions."""
+    count = sa.func.count()
+    return RawCounts(
+        responses=_count(sa.select(count).where(Response.wave_id == wave_id)),
+        answers=_count(sa.select(count).select_from(Answer).where(_answers_of(wave_id))),
+        comments=_count(sa.select(count).where(Comment.wave_id == wave_id)),
+        submissions=_count(sa.select(count).where(Submission.wave_id == wave_id)),
+    )
+
+
+def _deleted(statement: sa.Delete) -> int:
+    result = db.session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_raw_answers(wave_id: int) -> RawCounts:
+    """Delete everything a wave holds of what was answered; returns what was deleted.
+
+    Only retention calls this, for a released wave past its retention period. The caller's
+    transaction holds the whole deletion, so a wave is never left half deleted.
+    """
+    deleted = RawCounts(
+        answers=_deleted(sa.delete(Answer).where(_answers_of(wave_id))),
+        responses=_deleted(sa.delete(Response).where(Response.wave_id == wave_id)),
+        comments=_deleted(sa.delete(Comment).where(Comment.wave_id == wave_id)),
+        submissions=_deleted(sa.delete(Submission).where(Submission.wave_id == wave_id)),
+    )
+    db.session.flush()
+    return deleted

@@ -25,6 +25,8 @@ from wellbeing.pulse.models import Wave, WaveStatus
 from wellbeing.releases import service as releases
 from wellbeing.releases.models import Release
 from wellbeing.responses import service as answers
+from wellbeing.retention import service as retention
+from wellbeing.retention.models import RunTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +101,12 @@ def close_due_waves(now: datetime | None = None) -> None:
 def flush_buffer() -> None:
     """Write any answers still buffered for closed waves (recovers an interrupted close)."""
     answers.flush_buffer()
+
+
+@job
+def apply_retention(now: datetime | None = None) -> None:
+    """Delete the raw answers of released waves past the retention period (each wave commits)."""
+    retention.run_retention(now=now, trigger=RunTrigger.SCHEDULER)
 
 
 # ---------------------------------------------------------------- closing, step by step
@@ -183,4 +191,5 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("send_invitations", send_invitations, timedelta(minutes=1)),
     ScheduledJob("close_due_waves", close_due_waves, timedelta(minutes=5)),
     ScheduledJob("flush_buffer", flush_buffer, timedelta(minutes=15)),
+    ScheduledJob("apply_retention", apply_retention, timedelta(days=1)),
 ]
