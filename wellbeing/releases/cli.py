@@ -8,6 +8,7 @@ from wellbeing.extensions import db
 from wellbeing.pulse import service as pulse
 from wellbeing.pulse.models import Wave
 from wellbeing.releases import service
+from wellbeing.retention.service import deletion_of
 
 
 @click.group("release", help="Releases: the audited results of closed waves.")
@@ -79,3 +80,9 @@ def _show(wave: Wave) -> None:
             + ", ".join(families)
         )
     click.echo(f"  why cells are hidden: {summary.reason}")
+    deleted = deletion_of(wave.id)
+    if deleted is not None:
+        click.echo(
+            f"  raw answers deleted on {deleted.deleted_at:%Y-%m-%d} (retention period ended); "
+            "this release can no longer be recomputed"
+        )

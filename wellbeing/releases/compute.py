@@ -46,6 +46,7 @@ from wellbeing.releases.models import (
 )
 from wellbeing.releases.suppression import HIDDEN_REASON, Candidate, Structure, suppress
 from wellbeing.responses.models import Answer, Choice, Comment, Response
+from wellbeing.retention.service import deletion_of
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,27 @@ def _respondents(wave_id: int) -> list[Respondent]:
     return [
         Respondent(unit_id, cuts, values.get(rid, {})) for rid, (unit_id, cuts) in found.items()
     ]
+
+
+def _respondents_by_unit(wave_id: int) -> dict[int, int]:
+    """How many answered a wave, by unit.
+
+    Once retention has deleted a wave's answers, its invitations marked answered count the same
+    people: each response carries the unit of the invitation it came from.
+    """
+    counts: dict[int, int] = defaultdict(int)
+    if deletion_of(wave_id) is None:
+        for r in _respondents(wave_id):
+            counts[r.unit_id] += 1
+        return counts
+    rows = db.session.execute(
+        sa.select(Invitation.unit_id, sa.func.count())
+        .where(Invitation.wave_id == wave_id, Invitation.responded.is_(True))
+        .group_by(Invitation.unit_id)
+    ).tuples()
+    for unit_id, n in rows:
+        counts[unit_id] = n
+    return counts
 
 
 def _invited(wave_id: int) -> dict[int, set[int]]:
@@ -589,6 +611,15 @@ def compute_release(
         raise ReleaseError(
             f"wave {wave.id} is still open; releases are computed only after closing"
         )
+    # Locked (on PostgreSQL) so retention cannot delete the answers while they are read.
+    db.session.execute(sa.select(Wave.id).where(Wave.id == wave.id).with_for_update())
+    deleted = deletion_of(wave.id)
+    if deleted is not None:
+        raise ReleaseError(
+            f"the raw answers of wave {wave.id} were deleted on {deleted.deleted_at:%Y-%m-%d} "
+            "when its retention period ended, so its release can no longer be recomputed; "
+            "the release in force stays as it is"
+        )
     # Every version anyone may have seen or exported; the new one is audited with them all.
     earlier = list(
         db.session.scalars(
@@ -938,9 +969,7 @@ def _cross_wave_forced(
     if previous is None:
         return set()
     before_invited = _invited(previous.id)
-    before_counts: dict[int, int] = defaultdict(int)
-    for r in _respondents(previous.id):
-        before_counts[r.unit_id] += 1
+    before_counts = _respondents_by_unit(previous.id)
     forced = set()
     for key, group in groups.items():
         if group.is_cut:
