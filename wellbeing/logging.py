@@ -25,12 +25,15 @@ class TokenScrubber(logging.Filter):
     """Rewrites records before any handler formats them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.msg = record.msg % args if isinstance(record.msg, str) else record.msg
-            record.args = None
-        if isinstance(record.msg, str):
-            record.msg = scrub(record.msg)
+        # Formatted here as logging would, with a tuple or with a mapping (gunicorn's access
+        # log passes its fields as one), so the arguments are scrubbed too.
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            # A broken format: keep the text, drop the arguments rather than print them raw.
+            message = str(record.msg)
+        record.msg = scrub(message)
+        record.args = None
         return True
 
 
