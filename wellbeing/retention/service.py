@@ -220,14 +220,15 @@ def run_retention(
         outcome, detail = _judge(wave)
         if outcome in KEPT:
             report.waves.append(_summary(wave, outcome, detail=detail))
-            logger.warning(
-                "retention: wave %s closed on %s, more than %s days ago, but keeps its raw "
-                "answers: %s",
-                wave.id,
-                closed_at(wave).date(),
-                days,
-                detail,
-            )
+            if report.run_id is not None:
+                logger.warning(
+                    "retention: wave %s closed on %s, more than %s days ago, but keeps its raw "
+                    "answers: %s",
+                    wave.id,
+                    closed_at(wave).date(),
+                    days,
+                    detail,
+                )
         elif report.run_id is None:
             report.waves.append(_summary(wave, outcome, answers.raw_counts(wave.id)))
         else:
