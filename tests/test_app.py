@@ -98,7 +98,7 @@ def test_cli_help_lists_the_commands() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for command in ("db", "roster", "users", "demo"):
+    for command in ("db", "roster", "users", "demo", "retention"):
         assert command in result.stdout
 
 

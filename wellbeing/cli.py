@@ -18,3 +18,6 @@ main = FlaskGroup(
 # Also on the group itself: the demo builds its own app with development settings, so
 # `wellbeing demo` must not first load the default app (which needs production settings).
 main.add_command(demo_command)
+
+if __name__ == "__main__":
+    main()
