@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,18 @@ def migrated(database_url: str) -> str:
 
 @pytest.fixture
 def app(migrated: str) -> Iterator[Flask]:
-    """An app whose every query runs in one transaction, rolled back after the test.
+    """An app whose every query runs in one transaction, rolled back after the test."""
+    with rolled_back(create_app(test_config(migrated))) as app:
+        yield app
+
+
+@contextmanager
+def rolled_back(app: Flask) -> Iterator[Flask]:
+    """``app`` in its context, every query in one transaction that is rolled back at the end.
 
     Flask-SQLAlchemy picks the engine per model, so the engine itself is swapped for a
     connection holding the outer transaction; commits become savepoint releases.
     """
-    app = create_app(test_config(migrated))
     with app.app_context():
         engines = db.engines
         engine = engines[None]
