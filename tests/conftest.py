@@ -117,8 +117,20 @@ def rolled_back(app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def committed_app(migrated: str) -> Iterator[Flask]:
     """An app whose writes really commit (for other threads and processes); emptied afterwards."""
-    app = create_app(test_config(migrated))
-    yield app
+    with emptied_afterwards(create_app(test_config(migrated))) as app:
+        yield app
+
+
+@contextmanager
+def emptied_afterwards(app: Flask) -> Iterator[Flask]:
+    """``app`` as it is, its writes really committed; every table emptied at the end."""
+    try:
+        yield app
+    finally:
+        _empty_tables(app)
+
+
+def _empty_tables(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +24,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests import conftest, factories, oidc_provider
-from tests.conftest import rolled_back
+from tests import browser, conftest, factories, oidc_provider
+from tests.conftest import emptied_afterwards, rolled_back
 from tests.oidc_provider import Provider
 from wellbeing import config as settings
 from wellbeing import create_app
@@ -490,6 +491,38 @@ def test_sign_in_codes_never_reach_the_logs() -> None:
     line = 'GET /login/sso/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj HTTP/1.1" 302'
     assert "SplxlOBeZQQYbYS6WxSbIA" not in scrub(line)
     assert "af0ifjsldkj" not in scrub(line)
+
+
+# -- in a real browser -------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_coordinator_signs_in_through_the_provider_in_a_browser(
+    migrated: str, provider: Provider
+) -> None:
+    app = create_app(conftest.test_config(migrated, **sso_settings(provider.issuer)))
+    with emptied_afterwards(app), browser.chromium() as chromium, browser.serving(app) as site:
+        app.config["BASE_URL"] = site  # the provider sends the browser back to this server
+        person(provider, "vic", "pulse-coordinators")
+        page = chromium.new_page()
+        # Loopback only: the provider's own page asks a CDN for a stylesheet.
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if urlsplit(route.request.url).hostname == "127.0.0.1"
+                else route.abort()
+            ),
+        )
+        page.goto(site + "/login")
+        assert browser.serious_accessibility_problems(page) == []
+        page.get_by_role("link", name=f"Sign in with {PROVIDER_NAME}").click()
+        page.fill("input[name=sub]", "vic")
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(site + "/")
+        assert "vic@riverside.example" in page.content()
+        assert "a wellness coordinator" in page.content()
+        page.close()
 
 
 # -- configuration ------------------------------------------------------------------------------

@@ -96,8 +96,7 @@ def sso_callback() -> ResponseReturnValue:
 
 def _refused(exc: SignInError) -> ResponseReturnValue:
     headers = {"Retry-After": "60"} if exc.status == 503 else {}
-    page = render_template("auth/sso_refused.html", error=exc, provider=sso.provider_name())
-    return page, exc.status, headers
+    return render_template("auth/sso_refused.html", error=exc), exc.status, headers
 
 
 @bp.post("/logout")
