@@ -130,7 +130,10 @@ def account_for(claims: Mapping[str, Any]) -> User:
     units = _units(grant, email)
     user = _find_or_link(subject, email)
     if user is None:
-        user = service.create_user(email, grant.role, None, [u.path for u in units])
+        try:
+            user = service.create_user(email, grant.role, None, [u.path for u in units])
+        except service.AccountError as exc:
+            raise AccountUnavailable("account not created", str(exc)) from exc
         user.oidc_subject = subject
         logger.info(
             "user %s created by single sign-on from groups %s", user.id, ", ".join(grant.groups)
