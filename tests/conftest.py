@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,18 @@ def migrated(database_url: str) -> str:
 
 @pytest.fixture
 def app(migrated: str) -> Iterator[Flask]:
-    """An app whose every query runs in one transaction, rolled back after the test.
+    """An app whose every query runs in one transaction, rolled back after the test."""
+    with rolled_back(create_app(test_config(migrated))) as app:
+        yield app
+
+
+@contextmanager
+def rolled_back(app: Flask) -> Iterator[Flask]:
+    """``app`` in its context, every query in one transaction that is rolled back at the end.
 
     Flask-SQLAlchemy picks the engine per model, so the engine itself is swapped for a
     connection holding the outer transaction; commits become savepoint releases.
     """
-    app = create_app(test_config(migrated))
     with app.app_context():
         engines = db.engines
         engine = engines[None]
@@ -110,8 +117,20 @@ def app(migrated: str) -> Iterator[Flask]:
 @pytest.fixture
 def committed_app(migrated: str) -> Iterator[Flask]:
     """An app whose writes really commit (for other threads and processes); emptied afterwards."""
-    app = create_app(test_config(migrated))
-    yield app
+    with emptied_afterwards(create_app(test_config(migrated))) as app:
+        yield app
+
+
+@contextmanager
+def emptied_afterwards(app: Flask) -> Iterator[Flask]:
+    """``app`` as it is, its writes really committed; every table emptied at the end."""
+    try:
+        yield app
+    finally:
+        _empty_tables(app)
+
+
+def _empty_tables(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

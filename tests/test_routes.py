@@ -8,7 +8,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 # Endpoints staff and machines reach without an account. Anything else must ask for a login.
-PUBLIC_ENDPOINTS = {"static", "health.healthz", "auth.login", "assets.plotly_js"}
+PUBLIC_ENDPOINTS = {
+    "static",
+    "health.healthz",
+    "auth.login",
+    "auth.sso_login",
+    "auth.sso_callback",
+    "assets.plotly_js",
+}
 PUBLIC_BLUEPRINTS = {"survey", "demo"}
 # The JSON API answers 401 without a bearer token and never takes a session cookie.
 TOKEN_BLUEPRINTS = {"api"}

@@ -66,6 +66,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
+    init_single_sign_on(app)
+
+
+def init_single_sign_on(app: Flask) -> None:
+    # One Authlib client per app, not a shared extension: it caches the provider's discovery
+    # document and keys, which belong to this app's configuration.
+    from wellbeing.auth import oidc
+
+    oidc.init_app(app)
 
 
 def register_bank(app: Flask) -> None:
@@ -117,7 +126,7 @@ def register_request_boundary(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from wellbeing.auth.cli import users_cli
+    from wellbeing.auth.cli import sso_cli, users_cli
     from wellbeing.demo.cli import demo_command
     from wellbeing.exports.cli import export_command
     from wellbeing.org.cli import roster_cli
@@ -128,6 +137,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(roster_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(sso_cli)
     app.cli.add_command(programs_cli)
     app.cli.add_command(pulse_cli)
     app.cli.add_command(staff_cli)

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 MIN_GROUP_SIZE_FLOOR = 5
 # Raw answers are kept this many days after a released wave closes, unless configured otherwise.
@@ -50,7 +51,25 @@ _ENV_SETTINGS: list[tuple[str, str, Any]] = [
     ("WELLBEING_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", float),
     ("WELLBEING_SCHEDULER_HEARTBEAT_SECONDS", "SCHEDULER_HEARTBEAT_SECONDS", float),
     ("WELLBEING_RETENTION_DAYS", "RETENTION_DAYS", _days_or_off),
+    ("WELLBEING_OIDC_ISSUER", "OIDC_ISSUER", str),
+    ("WELLBEING_OIDC_DISCOVERY_URL", "OIDC_DISCOVERY_URL", str),
+    ("WELLBEING_OIDC_CLIENT_ID", "OIDC_CLIENT_ID", str),
+    ("WELLBEING_OIDC_CLIENT_SECRET", "OIDC_CLIENT_SECRET", str),
+    ("WELLBEING_OIDC_SCOPES", "OIDC_SCOPES", str),
+    ("WELLBEING_OIDC_GROUPS_CLAIM", "OIDC_GROUPS_CLAIM", str),
+    ("WELLBEING_OIDC_GROUP_MAP", "OIDC_GROUP_MAP", str),
+    ("WELLBEING_OIDC_PROVIDER_NAME", "OIDC_PROVIDER_NAME", str),
+    ("WELLBEING_OIDC_KEEP_PASSWORDS", "OIDC_KEEP_PASSWORDS", _bool),
+    ("WELLBEING_OIDC_TIMEOUT_SECONDS", "OIDC_TIMEOUT_SECONDS", float),
 ]
+
+# Single sign-on is on when these are all set, and refused when only some are.
+_SSO_REQUIRED = {
+    "OIDC_ISSUER": "WELLBEING_OIDC_ISSUER",
+    "OIDC_CLIENT_ID": "WELLBEING_OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET": "WELLBEING_OIDC_CLIENT_SECRET",
+    "OIDC_GROUP_MAP": "WELLBEING_OIDC_GROUP_MAP",
+}
 
 ENVIRONMENT_VARIABLES = [name for name, _, _ in _ENV_SETTINGS]
 
@@ -81,6 +100,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Days after a released wave closes until its raw answers and comments are deleted;
         # 0 keeps them for ever. Releases are never deleted.
         "RETENTION_DAYS": DEFAULT_RETENTION_DAYS,
+        # Single sign-on (OpenID Connect) stays off until an issuer and the rest are set.
+        "OIDC_ISSUER": None,
+        "OIDC_DISCOVERY_URL": None,
+        "OIDC_CLIENT_ID": None,
+        "OIDC_CLIENT_SECRET": None,
+        "OIDC_SCOPES": "openid email profile",
+        "OIDC_GROUPS_CLAIM": "groups",
+        "OIDC_GROUP_MAP": None,
+        "OIDC_PROVIDER_NAME": "single sign-on",
+        "OIDC_KEEP_PASSWORDS": False,
+        "OIDC_TIMEOUT_SECONDS": 10.0,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -133,6 +163,61 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
         # Production runs behind TLS; cookies must never travel in clear text.
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
+    _check_single_sign_on(config, production=env == "production")
+
+
+def sso_enabled(config: Mapping[str, Any]) -> bool:
+    """Whether single sign-on is configured (``finalise`` has checked it is complete)."""
+    return bool(config.get("OIDC_ISSUER"))
+
+
+def _check_single_sign_on(config: dict[str, Any], production: bool) -> None:
+    """Refuse half-configured single sign-on; load and check the group map."""
+    given = [key for key in _SSO_REQUIRED if config.get(key)]
+    if not given:
+        return
+    if missing := [_SSO_REQUIRED[key] for key in _SSO_REQUIRED if not config.get(key)]:
+        raise ConfigError(
+            "Single sign-on is half configured: set "
+            + ", ".join(missing)
+            + " as well, or unset "
+            + ", ".join(_SSO_REQUIRED[key] for key in given)
+            + " to use passwords only."
+        )
+    issuer = str(config["OIDC_ISSUER"]).strip()
+    parts = urlsplit(issuer)
+    if parts.scheme not in {"https", "http"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"WELLBEING_OIDC_ISSUER={issuer!r} is not an issuer URL, "
+            "e.g. https://login.example.org/realms/agency"
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError(
+            f"WELLBEING_OIDC_ISSUER={issuer!r} must use https in production: "
+            "sign-in tokens must never travel in clear text."
+        )
+    config["OIDC_ISSUER"] = issuer
+    discovery = config.get("OIDC_DISCOVERY_URL") or (
+        issuer.rstrip("/") + "/.well-known/openid-configuration"
+    )
+    if urlsplit(discovery).scheme not in {"https", "http"}:
+        raise ConfigError(f"WELLBEING_OIDC_DISCOVERY_URL={discovery!r} is not a URL")
+    config["OIDC_DISCOVERY_URL"] = discovery
+    if "openid" not in str(config["OIDC_SCOPES"]).split():
+        raise ConfigError(
+            f"WELLBEING_OIDC_SCOPES={config['OIDC_SCOPES']!r} must include 'openid', "
+            "e.g. 'openid email profile'"
+        )
+    if not str(config["OIDC_GROUPS_CLAIM"]).strip():
+        raise ConfigError("WELLBEING_OIDC_GROUPS_CLAIM is empty; the default is 'groups'")
+    if float(config["OIDC_TIMEOUT_SECONDS"]) <= 0:
+        raise ConfigError("WELLBEING_OIDC_TIMEOUT_SECONDS must be a positive number of seconds")
+    from wellbeing.auth import group_map
+
+    try:
+        config["OIDC_GROUP_MAP"] = group_map.load(config["OIDC_GROUP_MAP"])
+    except group_map.GroupMapError as exc:
+        raise ConfigError(f"WELLBEING_OIDC_GROUP_MAP is not usable: {exc}") from exc
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -1,4 +1,4 @@
-"""Keep survey tokens out of every log line, whoever writes it."""
+"""Keep survey tokens and sign-in codes out of every log line, whoever writes it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import re
 _TOKEN_PATTERNS = [
     (re.compile(r"(/s/)[A-Za-z0-9_\-]{8,}(?:\?[^\s\"']*)?"), r"\1[token]"),
     (re.compile(r"([?&]token=)[^&\s\"]+"), r"\1[token]"),
+    # Single sign-on callbacks carry a one-time code and the state that guards it.
+    (re.compile(r"([?&](?:code|state)=)[^&\s\"]+"), r"\1[token]"),
 ]
 
 

@@ -1,14 +1,19 @@
-"""``wellbeing users``: create login accounts."""
+"""``wellbeing users``: create login accounts; ``wellbeing sso``: check single sign-on."""
 
 from __future__ import annotations
 
 import sys
 
 import click
+import sqlalchemy as sa
+from flask import current_app
 
 from wellbeing.auth import api_tokens, service
+from wellbeing.auth.group_map import GroupMap
 from wellbeing.auth.models import Role
+from wellbeing.config import sso_enabled
 from wellbeing.extensions import db
+from wellbeing.org.models import Unit
 
 
 @click.group("users", help="Manage the people who sign in (admins, coordinators, leaders).")
@@ -95,3 +100,34 @@ def revoke_token(token_id: int) -> None:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Revoked token {token.id} of {token.user.email}.")
+
+
+@click.group("sso", help="Single sign-on with an OpenID Connect provider.")
+def sso_cli() -> None:
+    pass
+
+
+@sso_cli.command("check")
+def check_sso() -> None:
+    """Show what each mapped group gives, and fail if a group names a unit not on the roster."""
+    if not sso_enabled(current_app.config):
+        raise click.ClickException(
+            "single sign-on is not configured (set WELLBEING_OIDC_ISSUER and the rest)"
+        )
+    group_map: GroupMap = current_app.config["OIDC_GROUP_MAP"]
+    known = set(db.session.scalars(sa.select(Unit.path)))
+    problems = 0
+    click.echo(f"Provider: {current_app.config['OIDC_ISSUER']}")
+    click.echo(f"Groups from the claim {current_app.config['OIDC_GROUPS_CLAIM']!r}:")
+    for name, grant in sorted(group_map.grants.items()):
+        click.echo(f"  {name}: {grant.role.value}")
+        for path in grant.units:
+            missing = path not in known
+            problems += missing
+            click.echo(f"    {path}" + ("  <- not on the roster" if missing else ""))
+    if problems:
+        raise click.ClickException(
+            f"{problems} unit path(s) are not on the roster; leaders of those groups would not "
+            "get them. Import the roster or correct WELLBEING_OIDC_GROUP_MAP."
+        )
+    click.echo("Every unit in the group map is on the roster.")

@@ -31,7 +31,11 @@ user_unit = sa.Table(
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
-    """A login account. Leaders see only the units assigned here and everything below them."""
+    """A login account. Leaders see only the units assigned here and everything below them.
+
+    An account linked to single sign-on carries the provider's subject; its role and units are
+    the provider's groups, rewritten at every sign-in.
+    """
 
     __tablename__ = "user_account"
     __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
@@ -43,6 +47,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
 
     units: Mapped[list[Unit]] = relationship(secondary=user_unit, order_by=Unit.path)
 

@@ -87,8 +87,11 @@ def create_user(email: str, role: Role, password: str | None, unit_paths: list[s
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user whose password matches, or None. Takes the same time either way."""
+def authenticate(email: str, password: str, *, allow_linked: bool = True) -> User | None:
+    """The active user whose password matches, or None. Takes the same time either way.
+
+    ``allow_linked=False`` refuses accounts linked to single sign-on, whatever their password.
+    """
     address = email.strip().lower()
     user = db.session.scalar(sa.select(User).where(User.email == address))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
@@ -97,6 +100,8 @@ def authenticate(email: str, password: str) -> User | None:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active or not user.password_hash:
+        return None
+    if user.oidc_subject is not None and not allow_linked:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
