@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     register_config(app, config)
     register_logging(app)
     register_extensions(app)
+    register_security(app)
     register_bank(app)
     register_blueprints(app)
     register_demo(app)
@@ -66,6 +67,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
+
+
+def register_security(app: Flask) -> None:
+    from wellbeing.auth.sessions import install_session_rules
+    from wellbeing.security import install_security_headers
+
+    install_security_headers(app)
+    install_session_rules(app)
 
 
 def register_bank(app: Flask) -> None:
