@@ -88,6 +88,8 @@ def register_blueprints(app: Flask) -> None:
     from wellbeing.api.views import bp as api_bp
     from wellbeing.assets import bp as assets_bp
     from wellbeing.auth.access import template_helpers
+    from wellbeing.auth.user_views import account_bp
+    from wellbeing.auth.user_views import bp as users_bp
     from wellbeing.auth.views import bp as auth_bp
     from wellbeing.exports.views import bp as exports_bp
     from wellbeing.health import bp as health_bp
@@ -100,6 +102,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(pulse_bp)
     app.register_blueprint(survey_bp)
