@@ -73,7 +73,7 @@ def _sign_out(message: str) -> ResponseReturnValue | None:
     session.pop(OPENED_WITH, None)
     view = current_app.view_functions.get(request.endpoint or "")
     needs_login = bool(getattr(view, "needs_login", False))
-    if needs_login or request.endpoint == "auth.login":
+    if needs_login or (request.endpoint == "auth.login" and request.method == "GET"):
         flash(message, "info")
     if not needs_login:
         # A public page (a survey, the login page) simply goes on without the account.
