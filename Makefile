@@ -1,13 +1,13 @@
 # Two commands do everything on a fresh machine with Python 3.11+ and make:
 #   make demo   runs the whole product on embedded defaults
-#   make test   runs lint, type checks and the full suite (SQLite, and PostgreSQL when
-#               WELLBEING_TEST_DATABASE_URL is set)
+#   make test   runs lint, type checks, the dependency audit and the full suite (SQLite, and
+#               PostgreSQL when WELLBEING_TEST_DATABASE_URL is set)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint audit typecheck pytest bench clean
 
 $(STAMP): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -25,6 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check wellbeing tests bench
 	$(BIN)/mypy
 
+# Known vulnerabilities in the pinned dependencies fail the build; an unreachable
+# vulnerability service only warns.
+audit: $(STAMP)
+	$(BIN)/python -m tests.dependency_audit
+
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider
 	@if [ -n "$$WELLBEING_TEST_DATABASE_URL" ]; then \
@@ -32,7 +37,7 @@ pytest: $(STAMP)
 		WELLBEING_TEST_DB=postgres $(BIN)/python -m pytest -p no:cacheprovider; \
 	fi
 
-test: lint pytest
+test: lint audit pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -170,7 +170,7 @@ def _database_text() -> str:
     connection = db.session.connection()
     dump = []
     for table in sa.inspect(connection).get_table_names():
-        rows = connection.execute(sa.text(f'SELECT * FROM "{table}"')).all()  # noqa: S608
+        rows = connection.execute(sa.text(f'SELECT * FROM "{table}"')).all()  # noqa: S608 - table names read from the database
         dump.append(f"{table}: {rows!r}")
     return "\n".join(dump)
 

@@ -73,7 +73,7 @@ def test_reconcile_adds_declared_jobs_replaces_changed_ones_and_removes_unknown_
     for job in stored.values():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
     with db.engine.connect() as conn:
-        rows = conn.execute(sa.text(f"SELECT id FROM {JOBS_TABLE}")).scalars().all()  # noqa: S608
+        rows = conn.execute(sa.text(f"SELECT id FROM {JOBS_TABLE}")).scalars().all()  # noqa: S608 - the scheduler's own table name
     assert sorted(rows) == sorted(DECLARED)
 
     # Unchanged jobs keep their next run time across restarts.
@@ -197,5 +197,5 @@ def test_start_in_process_runs_the_jobs_until_shutdown(committed_app: Flask) -> 
         deadline = time.monotonic() + 5
         stored: list[str] = []
         while time.monotonic() < deadline and sorted(stored) != sorted(DECLARED):
-            stored = list(db.session.scalars(sa.text(f"SELECT id FROM {JOBS_TABLE}")))  # noqa: S608
+            stored = list(db.session.scalars(sa.text(f"SELECT id FROM {JOBS_TABLE}")))  # noqa: S608 - the scheduler's own table name
         assert sorted(stored) == sorted(DECLARED)

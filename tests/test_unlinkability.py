@@ -67,7 +67,7 @@ def test_submission_order_leaves_no_trace(committed_app: Flask) -> None:
         extra = ", xmin::text::bigint AS txid" if dialect == "postgresql" else ""
         rows = (
             db.session.execute(
-                sa.text(f"SELECT id, {physical} AS place{extra} FROM response WHERE wave_id = :w"),  # noqa: S608
+                sa.text(f"SELECT id, {physical} AS place{extra} FROM response WHERE wave_id = :w"),  # noqa: S608 - fixed column names
                 {"w": wave_id},
             )
             .mappings()

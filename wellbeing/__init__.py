@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     register_config(app, config)
     register_logging(app)
     register_extensions(app)
+    register_security(app)
     register_bank(app)
     register_blueprints(app)
     register_demo(app)
@@ -77,6 +78,14 @@ def init_single_sign_on(app: Flask) -> None:
     oidc.init_app(app)
 
 
+def register_security(app: Flask) -> None:
+    from wellbeing.auth.sessions import install_session_rules
+    from wellbeing.security import install_security_headers
+
+    install_security_headers(app)
+    install_session_rules(app)
+
+
 def register_bank(app: Flask) -> None:
     from wellbeing.bank import init_bank
 
@@ -88,6 +97,8 @@ def register_blueprints(app: Flask) -> None:
     from wellbeing.api.views import bp as api_bp
     from wellbeing.assets import bp as assets_bp
     from wellbeing.auth.access import template_helpers
+    from wellbeing.auth.user_views import account_bp
+    from wellbeing.auth.user_views import bp as users_bp
     from wellbeing.auth.views import bp as auth_bp
     from wellbeing.exports.views import bp as exports_bp
     from wellbeing.health import bp as health_bp
@@ -100,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(pulse_bp)
     app.register_blueprint(survey_bp)

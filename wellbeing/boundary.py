@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 import sqlalchemy as sa
 from flask import Flask, Response, render_template
+from flask_limiter.errors import RateLimitExceeded
 
-from wellbeing.extensions import db
+from wellbeing.extensions import db, limiter
 
 logger = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
     """The database could not take the change; nothing was written and the client may retry."""
+
+
+def retry_after_seconds(exc: Exception) -> int:
+    """How long a refused client should wait: until the limit it went over starts afresh."""
+    if isinstance(exc, RateLimitExceeded):
+        current = limiter.current_limit
+        if current is not None:
+            return max(1, math.ceil(current.reset_at - time.time()))
+        return int(exc.limit.limit.get_expiry())
+    return 60
 
 
 def install_request_boundary(app: Flask) -> None:
@@ -41,8 +54,9 @@ def install_request_boundary(app: Flask) -> None:
         return render_template("errors/not_found.html"), 404
 
     @app.errorhandler(429)
-    def too_many(exc: Exception) -> tuple[str, int]:
-        return render_template("errors/too_many.html"), 429
+    def too_many(exc: Exception) -> tuple[str, int, dict[str, str]]:
+        wait = retry_after_seconds(exc)
+        return render_template("errors/too_many.html"), 429, {"Retry-After": str(wait)}
 
     @app.errorhandler(413)
     def too_large(exc: Exception) -> tuple[str, int]:

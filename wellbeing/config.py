@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 MIN_GROUP_SIZE_FLOOR = 5
 # Raw answers are kept this many days after a released wave closes, unless configured otherwise.
 DEFAULT_RETENTION_DAYS = 400
@@ -46,6 +48,10 @@ _ENV_SETTINGS: list[tuple[str, str, Any]] = [
     ("WELLBEING_MAIL_SENDER", "MAIL_DEFAULT_SENDER", str),
     ("WELLBEING_SURVEYS_DIR", "SURVEYS_DIR", str),
     ("WELLBEING_LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT", str),
+    ("WELLBEING_SURVEY_RATE_LIMIT", "SURVEY_RATE_LIMIT", str),
+    ("WELLBEING_API_RATE_LIMIT", "API_RATE_LIMIT", str),
+    ("WELLBEING_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES", float),
+    ("WELLBEING_TRUSTED_PROXIES", "TRUSTED_PROXIES", int),
     ("WELLBEING_DEFAULT_TIME_ZONE", "DEFAULT_TIME_ZONE", str),
     ("WELLBEING_SUGGEST_BELOW", "SUGGEST_BELOW", float),
     ("WELLBEING_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", float),
@@ -73,6 +79,12 @@ _SSO_REQUIRED = {
 
 ENVIRONMENT_VARIABLES = [name for name, _, _ in _ENV_SETTINGS]
 
+_RATE_LIMITS = [
+    ("WELLBEING_LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT"),
+    ("WELLBEING_SURVEY_RATE_LIMIT", "SURVEY_RATE_LIMIT"),
+    ("WELLBEING_API_RATE_LIMIT", "API_RATE_LIMIT"),
+]
+
 
 def defaults(instance_path: str) -> dict[str, Any]:
     """Settings that hold unless the environment or the caller says otherwise."""
@@ -89,6 +101,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": "Wellbeing Pulse <pulse@localhost>",
         "SURVEYS_DIR": None,
         "LOGIN_RATE_LIMIT": "5 per minute",
+        # Generous: everyone in an office behind one address may answer in the same minute.
+        "SURVEY_RATE_LIMIT": "60 per minute",
+        "API_RATE_LIMIT": "300 per minute",
+        "SESSION_IDLE_MINUTES": 30.0,
+        # How many proxies in front of the app add X-Forwarded-For and -Proto; 0 trusts none.
+        "TRUSTED_PROXIES": 0,
         "DEFAULT_TIME_ZONE": "UTC",
         # A unit page suggests change concepts for a domain whose index is below this line
         # (or whose run chart shows a shift down).
@@ -116,6 +134,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF's strict check wants a Referer on every HTTPS form post, but survey pages
+        # send none (Referrer-Policy: no-referrer, so links never carry an address off-site).
+        # The CSRF token and the SameSite session cookie still guard every form.
+        "WTF_CSRF_SSL_STRICT": False,
         "MAX_CONTENT_LENGTH": 256 * 1024,
     }
 
@@ -152,6 +174,20 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
             f"WELLBEING_RETENTION_DAYS={days!r} is not valid: give a whole number of days from 1 "
             f"to {MAX_RETENTION_DAYS}, or 0 (or off) to keep raw answers for ever."
         )
+    for name, key in _RATE_LIMITS:
+        try:
+            parse_many(str(config[key]))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name}={config[key]!r} is not a rate limit; write it like '5 per minute' "
+                "or '100 per hour; 10 per minute'."
+            ) from exc
+    if float(config["SESSION_IDLE_MINUTES"]) <= 0:
+        raise ConfigError(
+            f"WELLBEING_SESSION_IDLE_MINUTES={config['SESSION_IDLE_MINUTES']} must be above 0."
+        )
+    if int(config["TRUSTED_PROXIES"]) < 0:
+        raise ConfigError(f"WELLBEING_TRUSTED_PROXIES={config['TRUSTED_PROXIES']} is below 0.")
     if not config.get("SECRET_KEY"):
         if env == "production":
             raise ConfigError(

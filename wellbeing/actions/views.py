@@ -14,13 +14,14 @@ from wellbeing.actions import service
 from wellbeing.actions.forms import STAGE_NAMES, ActionForm, NoteForm, StatusForm
 from wellbeing.actions.models import STATUS_MOVES, Action, ActionStatus, Stage
 from wellbeing.auth.access import AccessDenied, login_required
-from wellbeing.auth.access_log import log_views
+from wellbeing.auth.access_log import log_changes, log_views
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db
 from wellbeing.reports import service as reports
 
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 log_views(bp, "page")
+log_changes(bp)
 
 
 @bp.errorhandler(AccessDenied)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 
 from wellbeing.auth import api_tokens
 from wellbeing.auth.access import AccessDenied
 from wellbeing.auth.access_log import log_views
 from wellbeing.auth.models import User
-from wellbeing.extensions import csrf
+from wellbeing.boundary import retry_after_seconds
+from wellbeing.extensions import csrf, limiter
 from wellbeing.releases.gate import ReleasedCell, UnknownRequest, released_cells, released_comments
 from wellbeing.reports import service
 from wellbeing.reports.runchart import RunChart
@@ -23,6 +25,15 @@ from wellbeing.reports.runchart import RunChart
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 log_views(bp, "api")
+
+
+def _calls_limit() -> str:
+    return str(current_app.config["API_RATE_LIMIT"])
+
+
+# One budget per token across the whole API (per address for calls without a token); going
+# over it answers a JSON 429. Tokens are far too long to guess, so failures need no count.
+limiter.shared_limit(_calls_limit, scope="api", key_func=api_tokens.rate_limit_key)(bp)
 
 MAX_FILTER_VALUES = 50
 
@@ -68,6 +79,17 @@ def unknown(exc: UnknownRequest) -> ResponseReturnValue:
 @bp.errorhandler(404)
 def no_route(exc: Exception) -> ResponseReturnValue:
     return _error(404, "not_found", "No such thing in your scope.")
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(exc: RateLimitExceeded) -> ResponseReturnValue:
+    response = jsonify(
+        error="too_many_requests",
+        message=f"Too many requests ({exc.description}). Wait, then try again.",
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after_seconds(exc))
+    return response
 
 
 def cell_json(cell: ReleasedCell) -> dict[str, Any]:

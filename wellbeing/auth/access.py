@@ -34,8 +34,13 @@ class AccessDenied(Exception):
 
 
 def login_required(view: View) -> View:
-    """Flask-Login's guard, with its type kept for the checker."""
-    return cast(View, flask_login.login_required(view))
+    """Flask-Login's guard, with its type kept for the checker.
+
+    The view is marked, so a session that ends on the way in can send its user to sign in.
+    """
+    guarded = flask_login.login_required(view)
+    guarded.needs_login = True
+    return cast(View, guarded)
 
 
 def check_permission(user: User, permission: str) -> None:

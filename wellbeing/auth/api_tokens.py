@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
+from flask import request
 
 from wellbeing.auth.models import ApiToken, User
 from wellbeing.extensions import db
@@ -55,6 +56,14 @@ def revoke(token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
+
+
+def rate_limit_key() -> str:
+    """Whose budget an API call spends: its token's (by digest, never the token), else its address."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return "token:" + _digest(header[len("Bearer ") :].strip()[:MAX_TOKEN_LENGTH])[:32]
+    return "address:" + (request.remote_addr or "unknown")
 
 
 def authenticate(header: str | None) -> User | None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from wellbeing.auth import api_tokens, service
+from wellbeing.auth.access_log import audited
 from wellbeing.auth.group_map import GroupMap
 from wellbeing.auth.models import Role
 from wellbeing.config import sso_enabled
@@ -37,12 +38,10 @@ def users_cli() -> None:
     help="A unit a leader is responsible for (repeatable), e.g. 'Agency/Program/Team'.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@audited
 def create_user(email: str, role: str, units: tuple[str, ...], password_stdin: bool) -> None:
     """Create a login account; the password comes from a prompt or standard input."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         user = service.create_user(email, Role(role), password, list(units))
     except service.AccountError as exc:
@@ -53,9 +52,33 @@ def create_user(email: str, role: str, units: tuple[str, ...], password_stdin: b
     click.echo(f"Created {user.role.value} {user.email} (sees: {scope}).")
 
 
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@audited
+def set_password(email: str, password_stdin: bool) -> None:
+    """Give EMAIL a new password (for a forgotten one); their open sessions end."""
+    password = _read_password(password_stdin)
+    try:
+        user = service.find_user(email)
+        service.set_password(user, password)
+    except service.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"{user.email} has a new password.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users_cli.command("token")
 @click.argument("email")
 @click.option("--label", default="", help="What the token is for, e.g. 'Power BI'.")
+@audited
 def issue_token(email: str, label: str) -> None:
     """Issue a personal token for the read-only JSON API (shown once; keep it secret)."""
     try:
@@ -91,6 +114,7 @@ def list_tokens(email: str) -> None:
 
 @users_cli.command("revoke-token")
 @click.argument("token_id", type=int)
+@audited
 def revoke_token(token_id: int) -> None:
     """Revoke an API token at once; requests with it answer 401 from then on."""
     try:

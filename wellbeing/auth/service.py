@@ -17,6 +17,7 @@ from wellbeing.types import utcnow
 logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so timing does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time checks")
@@ -38,6 +39,8 @@ def check_password_rules(password: str, email: str) -> None:
     """Refuse passwords that are short or built from the account's own email."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters long")
     local = email.split("@", 1)[0]
     if local and len(local) >= 4 and local in password.lower():
         raise AccountError("the password must not contain the email address")
@@ -45,6 +48,24 @@ def check_password_rules(password: str, email: str) -> None:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def set_password(user: User, password: str) -> None:
+    """Give an existing account a new password, under the same rules as a new account's."""
+    check_password_rules(password, user.email)
+    user.password_hash = hash_password(password)
+    db.session.flush()
+    logger.info("user %s has a new password", user.id)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether ``password`` is the account's current one."""
+    if not user.password_hash:
+        return False
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def load_user(user_id: str) -> User | None:
@@ -85,6 +106,57 @@ def create_user(email: str, role: Role, password: str | None, unit_paths: list[s
     db.session.flush()
     logger.info("user %s created with role %s", user.id, role.value)
     return user
+
+
+def find_user(email: str) -> User:
+    """The account with this email, or AccountError."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise AccountError(f"no user has the email {email.strip()!r}")
+    return user
+
+
+def get_user(user_id: int) -> User:
+    """The account with this id, or AccountError."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise AccountError(f"no user {user_id}")
+    return user
+
+
+def all_users() -> list[User]:
+    """Every account, admins first, then coordinators and leaders, each by email."""
+    ranks = {role: rank for rank, role in enumerate(Role)}
+    users = db.session.scalars(sa.select(User).order_by(User.email))
+    return sorted(users, key=lambda u: ranks[u.role])
+
+
+def change_user(
+    user: User, *, role: Role, unit_paths: list[str], active: bool, by: User
+) -> list[str]:
+    """Change an account's role, units and whether it may sign in; returns what changed."""
+    if user.id == by.id and (role is not user.role or not active):
+        raise AccountError(
+            "you cannot change your own role or deactivate your own account; "
+            "another administrator can"
+        )
+    if role is Role.LEADER and not unit_paths:
+        raise AccountError("a leader needs at least one unit they are responsible for")
+    units = find_units(unit_paths) if role is Role.LEADER else []
+    changes = []
+    if role is not user.role:
+        changes.append(f"role {user.role.value} → {role.value}")
+        user.role = role
+    if {u.id for u in units} != {u.id for u in user.units}:
+        changes.append("units " + (", ".join(u.path for u in units) or "none"))
+        user.units = units
+    if active != user.active:
+        changes.append("active" if active else "deactivated")
+        user.active = active
+    db.session.flush()
+    if changes:
+        logger.info("user %s changed: %s", user.id, "; ".join(changes))
+    return changes
 
 
 def authenticate(email: str, password: str, *, allow_linked: bool = True) -> User | None:

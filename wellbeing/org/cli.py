@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from tqdm import tqdm
 
+from wellbeing.auth.access_log import audited
 from wellbeing.extensions import db
 from wellbeing.org import roster
 
@@ -35,6 +36,7 @@ def roster_cli() -> None:
     is_flag=True,
     help="Mark people who are not in the file as inactive (they are never deleted).",
 )
+@audited
 def import_roster(
     csv_file: Path, dry_run: bool, skip_invalid: bool, deactivate_missing: bool
 ) -> None:

@@ -6,9 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from wellbeing.auth.access import requires
+from wellbeing.auth.access_log import log_changes
 from wellbeing.org import service
 
 bp = Blueprint("org", __name__)
+log_changes(bp)
 
 
 @bp.get("/staff")

@@ -11,6 +11,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from wellbeing.auth.access_log import audited
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db
 from wellbeing.org import service as org
@@ -65,6 +66,7 @@ def pulse_cli() -> None:
     is_flag=True,
     help="Send the invitations right away instead of at the program's hour in each time zone.",
 )
+@audited
 def open_wave(program_key: str, send_now: bool) -> None:
     """Open PROGRAM_KEY's next wave today and invite its audience."""
     with _unit_of_work():
@@ -89,6 +91,7 @@ def open_wave(program_key: str, send_now: bool) -> None:
 
 @pulse_cli.command("close")
 @click.argument("wave_id", type=int)
+@audited
 def close_wave(wave_id: int) -> None:
     """Close WAVE_ID now, write its answers and release it, as the scheduler does."""
     with _unit_of_work():
@@ -241,6 +244,7 @@ def _languages(ctx: click.Context, param: click.Parameter, value: str | None) ->
     "--reminder-days", callback=_day_list, help="Days after the invitation to remind, e.g. 3,6."
 )
 @click.option("--languages", callback=_languages, help="Email and survey languages, e.g. en,es.")
+@audited
 def create_program(
     key: str,
     name: str,
@@ -290,6 +294,7 @@ def _person(email: str) -> Person:
 
 @staff_cli.command("pause")
 @click.argument("email")
+@audited
 def pause(email: str) -> None:
     """Stop inviting EMAIL (on leave) until resumed; emails already due wait too."""
     with _unit_of_work():
@@ -299,6 +304,7 @@ def pause(email: str) -> None:
 
 @staff_cli.command("resume")
 @click.argument("email")
+@audited
 def resume(email: str) -> None:
     """Invite EMAIL again from now on, including any email held for an open wave."""
     with _unit_of_work():

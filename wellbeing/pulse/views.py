@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
 from wellbeing.auth.access import requires
+from wellbeing.auth.access_log import log_changes
 from wellbeing.bank import current_bank
 from wellbeing.org import service as org
 from wellbeing.privacy import min_group_size
@@ -15,6 +16,7 @@ from wellbeing.pulse.forms import LANGUAGE_NAMES, WEEKDAYS, ProgramForm
 from wellbeing.pulse.models import PulseProgram
 
 bp = Blueprint("pulse", __name__)
+log_changes(bp)
 
 
 @bp.get("/programs")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from wellbeing.auth.access_log import audited
 from wellbeing.extensions import db
 from wellbeing.pulse import service as pulse
 from wellbeing.pulse.models import Wave
@@ -19,6 +20,7 @@ def release_cli() -> None:
 @release_cli.command("compute")
 @click.argument("wave_id", type=int)
 @click.option("--recompute", is_flag=True, help="Compute a new version even though one exists.")
+@audited
 def compute(wave_id: int, recompute: bool) -> None:
     """Compute the release of a closed wave (the close job does this on its own)."""
     try:

@@ -415,7 +415,7 @@ def group_cells(group: Group, plans: dict[str, ItemPlan], hidden: bool, k: int) 
             cells.append(CellDraft(group, domain, "index", hidden=True))
             continue
         est = metrics.mean_estimate(scores)
-        assert est is not None  # noqa: S101
+        assert est is not None  # noqa: S101 - at least k scores reach this line
         index = _index_round(est.value)
         floor = band_floor(len(scores), k) or len(scores)
         low, high = metrics.published_mean_interval(index, est.sd, floor, INDEX_SD_STEP)
@@ -878,7 +878,7 @@ def _earlier_published(
 ) -> dict[str | None, list[PublishedGroup]]:
     """What an earlier version of this wave's release published, to audit the new one with it."""
     wave = db.session.get(Wave, release.wave_id)
-    assert wave is not None  # noqa: S101
+    assert wave is not None  # noqa: S101 - a release's wave is a foreign key, never missing
     units = list(db.session.scalars(sa.select(Unit).order_by(Unit.path)))
     respondents = _respondents(wave.id)
     cut_values = {cut.id: [o.value for o in cut.options] for cut in bank.cuts.values()}
@@ -917,7 +917,7 @@ def _previous_drafts(
 ) -> dict[tuple[str, str, str], CellDraft]:
     """The previous wave's cells with their estimates recomputed from its raw answers."""
     wave = db.session.get(Wave, release.wave_id)
-    assert wave is not None  # noqa: S101
+    assert wave is not None  # noqa: S101 - a release's wave is a foreign key, never missing
     units = list(db.session.scalars(sa.select(Unit).order_by(Unit.path)))
     respondents = _respondents(wave.id)
     if not respondents:

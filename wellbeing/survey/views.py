@@ -12,13 +12,14 @@ a replayed post meets the responses service's once-only guard either way.
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, refresh
 from flask_wtf.csrf import CSRFError
 from werkzeug import Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from wellbeing.extensions import limiter
 from wellbeing.responses.models import COMMENT_MAX_CHARS
 from wellbeing.survey import service
 from wellbeing.survey.language import DEFAULT_LANGUAGE, VISIT_KEY, known_language, stored_visit
@@ -65,7 +66,12 @@ def form() -> ResponseReturnValue:
     return render_template("survey/form.html", form=service.survey_form(visit, _language()))
 
 
+def _submission_limit() -> str:
+    return str(current_app.config["SURVEY_RATE_LIMIT"])
+
+
 @bp.post("/survey")
+@limiter.limit(_submission_limit)
 def send() -> ResponseReturnValue:
     visit = _visit()
     try:
@@ -105,9 +111,8 @@ def decide_language_afresh(endpoint: str | None, values: dict[str, object] | Non
 
 @bp.after_request
 def keep_out_of_caches(response: Response) -> Response:
-    """Survey pages hold a person's answers: no cache keeps them, no link leaks the address."""
+    """Survey pages hold a person's answers: no cache may keep them."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
