@@ -376,6 +376,7 @@ def test_the_next_wave_asks_the_unit_whether_the_action_made_a_difference(
     from wellbeing.releases import service as releases
     from wellbeing.reports import service as reports
     from wellbeing.responses import service as responses
+    from wellbeing.survey import service as survey
 
     h.staff("North", 8)
     h.staff("South", 6, start=8)
@@ -401,6 +402,8 @@ def test_the_next_wave_asks_the_unit_whether_the_action_made_a_difference(
     for number, invitation in enumerate(invitations):
         bank = follow_up.bank_for(second, invitation.unit_id)
         asked = [i for i in second.item_ids if i in bank.items]
+        # The email's question count and time estimate count only what this person is asked.
+        assert survey.question_count(invitation) == len(asked)
         if invitation.unit_id == north.id:
             assert item_id in asked
             assert (
@@ -413,6 +416,7 @@ def test_the_next_wave_asks_the_unit_whether_the_action_made_a_difference(
             )
         else:
             assert item_id not in asked
+            assert len(asked) == len(second.item_ids) - 1
             # Someone outside the unit cannot answer it either.
             with pytest.raises(responses.SubmissionError, match="unknown question"):
                 responses.check_answers(second, {item_id: "1"}, None, None, bank)

@@ -50,6 +50,7 @@ from wellbeing.pulse.models import (
     WaveStatus,
 )
 from wellbeing.pulse.tokens import new_token, token_hash
+from wellbeing.survey import service as survey
 from wellbeing.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,6 @@ CLAIM_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
 # Waiting longer than this for the mail server counts as the server being down.
 SMTP_TIMEOUT_SECONDS = 60
-# An honest pace on a phone, opening the page included: ten questions take about two minutes.
-SECONDS_PER_QUESTION = 12
 
 # Babel locales and date patterns for the close date, in the recipient's own time zone.
 _BABEL_LOCALES = {"en": "en_US", "es": "es_419"}
@@ -419,11 +418,6 @@ def _defer(claims: list[Claim], error: str, now: datetime, report: SendingReport
 # ---------------------------------------------------------------- the emails
 
 
-def estimated_minutes(question_count: int) -> int:
-    """The honest time a wave takes, in whole minutes."""
-    return max(1, round(question_count * SECONDS_PER_QUESTION / 60))
-
-
 def protection_sentence(locale: str) -> str:
     """How answers are protected, in one sentence, from this deployment's live settings."""
     return PROTECTION[_language(locale)].format(
@@ -507,12 +501,13 @@ def compose(claim: Claim) -> Message:
             OneTapOption(option.label.get(language), f"{link}?a={option.value}")
             for option in bank.scale_of(first.id).options
         ]
-    minutes = estimated_minutes(len(wave.item_ids))
+    asked = survey.question_count(invitation)
+    minutes = survey.estimated_minutes(asked)
     reminders = min(len(wave.program.reminder_days), MAX_REMINDERS)
     context = {
         "name": person.name,
         "program_name": wave.program.name,
-        "question_count": len(wave.item_ids),
+        "question_count": asked,
         "minutes": minutes,
         "link": link,
         "question": question,

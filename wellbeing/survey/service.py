@@ -31,7 +31,7 @@ from wellbeing.responses.models import COMMENT_MAX_CHARS
 from wellbeing.survey.language import DEFAULT_LANGUAGE, known_language
 from wellbeing.types import utcnow
 
-# Reading time per closed question on a phone, for the honest estimate shown at the top.
+# An honest pace on a phone, opening the page included: ten questions take about two minutes.
 SECONDS_PER_QUESTION = 12
 ANSWER_PREFIX = "answer-"
 ABOUT_PREFIX = "about-"
@@ -123,6 +123,16 @@ def _items(bank: QuestionBank, invitation: Invitation) -> list[Item]:
     return [bank.items[i] for i in invitation.wave.item_ids if i in bank.items]
 
 
+def question_count(invitation: Invitation) -> int:
+    """How many questions this person is asked: follow-ups count only in their own unit."""
+    return len(_items(follow_up.bank_for(invitation.wave, invitation.unit_id), invitation))
+
+
+def estimated_minutes(question_count: int) -> int:
+    """The honest time a survey of this many questions takes, in whole minutes."""
+    return max(1, round(question_count * SECONDS_PER_QUESTION / 60))
+
+
 # ---------------------------------------------------------------- the form
 
 
@@ -211,7 +221,7 @@ def survey_form(
     return SurveyForm(
         questions=questions,
         about_you=about_you,
-        minutes=max(1, round(len(questions) * SECONDS_PER_QUESTION / 60)),
+        minutes=estimated_minutes(len(questions)),
         comment_max=COMMENT_MAX_CHARS,
         promise=privacy_promise(),
         chosen=chosen,
