@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from tests import factories, web
 from wellbeing import create_app
 from wellbeing.auth.access import AccessDenied
-from wellbeing.auth.models import Role, User
+from wellbeing.auth.models import AccessRecord, Role, User
 from wellbeing.bank import BankError
 from wellbeing.extensions import db
 from wellbeing.org.models import Unit
@@ -186,7 +186,16 @@ def test_a_leader_reads_only_in_scope_and_records_nothing(app: Flask, client: Fl
         and db.session.scalar(sa.select(sa.func.count()).select_from(PracticeAssessment)) == 1
     )
 
+    # What the leader read is in the access log; what they were refused is not.
     leader = _viewer("lead@example.org")
+    read = db.session.scalars(
+        sa.select(AccessRecord.what).where(
+            AccessRecord.user_id == leader.id, AccessRecord.channel == "page"
+        )
+    ).all()
+    assert f"GET /practices/units/{north.id}" in read and "GET /practices/" in read
+    assert not any(f"/units/{south.id}" in what for what in read)
+
     with pytest.raises(AccessDenied):
         service.practice_series(leader, south)
     with pytest.raises(AccessDenied):

@@ -10,13 +10,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from wellbeing.auth.access import AccessDenied, has_permission, login_required, requires
-from wellbeing.auth.access_log import log_changes
+from wellbeing.auth.access_log import log_changes, log_views
 from wellbeing.practices import charts, service
 from wellbeing.practices.forms import RecordForm, checklist_form
 from wellbeing.practices.guide import current_guide, init_guide
 from wellbeing.types import utcnow
 
 bp = Blueprint("practices", __name__, url_prefix="/practices")
+log_views(bp, "page")
 log_changes(bp)
 
 
