@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests import served
 from wellbeing.logging import TokenScrubber
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "Zq3" * 14  # shaped like a real link token
 
 
@@ -45,45 +39,12 @@ def test_a_broken_format_drops_its_arguments_instead_of_printing_them() -> None:
     assert record.getMessage() == "answered %d"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_gunicorn_access_log_shows_survey_links_without_token_or_answer(
     migrated: str, tmp_path: Path
 ) -> None:
-    port, log = _free_port(), tmp_path / "access.log"
-    env = dict(os.environ)
-    env.update(
-        WELLBEING_ENV="testing",
-        WELLBEING_SECRET_KEY="test-secret-key-not-for-production",
-        WELLBEING_DATABASE_URL=migrated,
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-            "--access-logfile", str(log), "wellbeing:create_app()",
-        ],
-        env=env,
-        cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
+    log = tmp_path / "access.log"
+    with served.gunicorn(migrated, options=("--access-logfile", str(log))) as base:
         requests.get(f"{base}/s/{TOKEN}?a=4", timeout=10, allow_redirects=False)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
     text = log.read_text()
     assert "GET /s/[token]" in text
     assert TOKEN not in text and "a=4" not in text

@@ -4,18 +4,22 @@ the log of changes, and the dependency audit."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+import requests
 import sqlalchemy as sa
 from flask import Flask, url_for
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from tests import dependency_audit, factories, web
+from tests import dependency_audit, factories, served, web
 from tests import pulse_helpers as h
 from tests import report_helpers as reports_h
 from tests import survey_helpers as s
@@ -488,6 +492,74 @@ def test_login_failures_count_per_client_behind_a_trusted_proxy(migrated: str) -
     assert attempt("203.0.113.2") == 401
     with app.app_context():
         db.engine.dispose()
+
+
+REDIS_URL = os.environ.get("WELLBEING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def _failed_sign_ins(base: str, address: str, count: int) -> list[int]:
+    """Wrong passwords from one client, each over a new connection so any worker may answer."""
+    statuses = []
+    for _ in range(count):
+        with requests.Session() as browser:
+            page = browser.get(f"{base}/login", timeout=10).text
+            match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+            assert match, page
+            form = {"email": "nobody@example.org", "password": "wrong", "csrf_token": match[1]}
+            answer = browser.post(
+                f"{base}/login", data=form, headers={"X-Forwarded-For": address}, timeout=10
+            )
+            statuses.append(answer.status_code)
+    return statuses
+
+
+def test_workers_sharing_a_redis_server_count_one_limit_together(migrated: str) -> None:
+    if not _redis_reachable():
+        pytest.skip(f"no Redis server at {REDIS_URL} (set WELLBEING_TEST_REDIS_URL)")
+    env = {
+        "WELLBEING_RATE_LIMIT_STORAGE": REDIS_URL,
+        "WELLBEING_LOGIN_RATE_LIMIT": "3 per minute",
+        "WELLBEING_TRUSTED_PROXIES": "1",
+    }
+    address = f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(256)}"  # a count of its own
+    with served.gunicorn(migrated, workers=2, env=env) as base:
+        assert _failed_sign_ins(base, address, 8) == [401] * 3 + [429] * 5
+
+
+def test_an_unreachable_redis_server_leaves_each_worker_counting_alone(migrated: str) -> None:
+    dead = f"redis://127.0.0.1:{served.free_port()}/0"
+    app = create_app(config_for(migrated, RATELIMIT_STORAGE_URI=dead, LOGIN_RATE_LIMIT="2/minute"))
+    assert app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
+    client = app.test_client()
+
+    def attempt() -> int:
+        token = web.csrf_token(client, "/login")
+        form = {"email": "nobody@example.org", "password": "wrong", "csrf_token": token}
+        return client.post("/login", data=form).status_code
+
+    assert [attempt() for _ in range(3)] == [401, 401, 429]
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("storage", "allowed"),
+    [("memory://", True), ("redis://cache.internal:6379/2", True), ("memcached://x:11211", False)],
+)
+def test_the_rate_limit_storage_is_memory_or_redis(storage: str, allowed: bool) -> None:
+    config = config_for("sqlite://", RATELIMIT_STORAGE_URI=storage)
+    if allowed:
+        assert create_app(config).config["RATELIMIT_STORAGE_URI"] == storage
+    else:
+        with pytest.raises(settings.ConfigError, match="WELLBEING_RATE_LIMIT_STORAGE="):
+            create_app(config)
 
 
 @pytest.mark.parametrize(

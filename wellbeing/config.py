@@ -50,6 +50,7 @@ _ENV_SETTINGS: list[tuple[str, str, Any]] = [
     ("WELLBEING_LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT", str),
     ("WELLBEING_SURVEY_RATE_LIMIT", "SURVEY_RATE_LIMIT", str),
     ("WELLBEING_API_RATE_LIMIT", "API_RATE_LIMIT", str),
+    ("WELLBEING_RATE_LIMIT_STORAGE", "RATELIMIT_STORAGE_URI", str),
     ("WELLBEING_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES", float),
     ("WELLBEING_TRUSTED_PROXIES", "TRUSTED_PROXIES", int),
     ("WELLBEING_DEFAULT_TIME_ZONE", "DEFAULT_TIME_ZONE", str),
@@ -79,6 +80,7 @@ _SSO_REQUIRED = {
 
 ENVIRONMENT_VARIABLES = [name for name, _, _ in _ENV_SETTINGS]
 
+RATE_LIMIT_STORAGES = {"memory", "redis", "rediss", "redis+unix"}
 _RATE_LIMITS = [
     ("WELLBEING_LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT"),
     ("WELLBEING_SURVEY_RATE_LIMIT", "SURVEY_RATE_LIMIT"),
@@ -104,6 +106,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Generous: everyone in an office behind one address may answer in the same minute.
         "SURVEY_RATE_LIMIT": "60 per minute",
         "API_RATE_LIMIT": "300 per minute",
+        # Each worker counts in its own memory unless the workers share a Redis server.
+        "RATELIMIT_STORAGE_URI": "memory://",
         "SESSION_IDLE_MINUTES": 30.0,
         # How many proxies in front of the app add X-Forwarded-For and -Proto; 0 trusts none.
         "TRUSTED_PROXIES": 0,
@@ -182,6 +186,7 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
                 f"{name}={config[key]!r} is not a rate limit; write it like '5 per minute' "
                 "or '100 per hour; 10 per minute'."
             ) from exc
+    _check_rate_limit_storage(config)
     if float(config["SESSION_IDLE_MINUTES"]) <= 0:
         raise ConfigError(
             f"WELLBEING_SESSION_IDLE_MINUTES={config['SESSION_IDLE_MINUTES']} must be above 0."
@@ -200,6 +205,18 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
     _check_single_sign_on(config, production=env == "production")
+
+
+def _check_rate_limit_storage(config: dict[str, Any]) -> None:
+    """Only memory or Redis; while a Redis server is unreachable each worker counts alone."""
+    storage = str(config["RATELIMIT_STORAGE_URI"])
+    scheme = urlsplit(storage).scheme
+    if scheme not in RATE_LIMIT_STORAGES:
+        raise ConfigError(
+            f"WELLBEING_RATE_LIMIT_STORAGE={storage!r} is not supported; use memory:// (each "
+            "worker counts alone) or a Redis URL such as redis://127.0.0.1:6379/0"
+        )
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = scheme != "memory"
 
 
 def sso_enabled(config: Mapping[str, Any]) -> bool:

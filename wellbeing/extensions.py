@@ -34,4 +34,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# Where the counts live comes from RATELIMIT_STORAGE_URI (WELLBEING_RATE_LIMIT_STORAGE).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
