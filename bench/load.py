@@ -71,6 +71,7 @@ class Seen:
     outages: list[float] = field(default_factory=list)  # first failure to success, per step
     unused: int = 0  # links left when the time was up
     cpu_seconds: float = 0.0
+    busiest: float = 0.0  # the busiest client process's share of one core (its GIL's limit)
 
     def add(self, other: Seen) -> None:
         self.requests += other.requests
@@ -82,6 +83,7 @@ class Seen:
         self.outages += other.outages
         self.unused += other.unused
         self.cpu_seconds += other.cpu_seconds
+        self.busiest = max(self.busiest, other.busiest)
 
 
 def run(staff: int, seconds: float) -> str:
@@ -217,7 +219,8 @@ def _client(base: str, tokens: list[str], browsers: int, start_at: float, until:
         thread.start()
     for thread in threads:
         thread.join()
-    total = Seen(unused=len(work), cpu_seconds=time.process_time() - cpu)
+    used = time.process_time() - cpu
+    total = Seen(unused=len(work), cpu_seconds=used, busiest=used / (time.monotonic() - start_at))
     for mine in seen:
         total.add(mine)
     return total
@@ -372,7 +375,8 @@ def _check(url: str, links: dict[str, int], acknowledged: list[str]) -> tuple[in
     return len(responded), int(answer_sets), len(missing)
 
 
-_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout))(?::|$)")
+# The last line of a traceback: a dotted exception name, or a builtin one, then its message.
+_EXCEPTION = re.compile(r"^([A-Za-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:Error|Exception))(?::|$)")
 
 
 def _log_counts(text: str) -> collections.Counter[str]:
@@ -435,7 +439,9 @@ def _tables(staff: int, seconds: float, steady: Result, restarted: Result) -> st
         ("sealed answer sets in the database", lambda r: r.answer_sets),
         ("acknowledged but not in the database", lambda r: r.missing),
         ("links left unused at the end", lambda r: r.seen.unused),
+        ("server CPU per visit (gunicorn + PostgreSQL), ms", _cpu_per_visit),
         ("CPU cores used: browsers", lambda r: r.cpu.get("browsers", 0.0)),
+        ("busiest client process, share of one core", lambda r: r.seen.busiest),
         ("CPU cores used: gunicorn", lambda r: r.cpu.get("gunicorn", 0.0)),
         ("CPU cores used: PostgreSQL", lambda r: r.cpu.get("postgres", 0.0)),
         ("CPU cores used: everything else on the machine", lambda r: r.cpu.get("others", 0.0)),
@@ -448,6 +454,9 @@ def _tables(staff: int, seconds: float, steady: Result, restarted: Result) -> st
     notes = [
         "Latencies are per successful request as the browser timed it (connect to last byte); "
         "a whole visit includes any waits on the retry page.",
+        "The machine is shared: 'everything else on the machine' is CPU the bench did not use; "
+        f"with all {CORES} cores free, the server CPU per visit bounds the rate at about "
+        f"{CORES} × 1000 / that many visits per second.",
         f"In the restart run the database was down from {restarted.down[0]:.1f} s to "
         f"{restarted.down[1]:.1f} s (crash, {DOWN_SECONDS:.0f} s pause, start); browsers reload "
         f"{RELOAD_AFTER:.0f} s after a retry page or failed connection."
@@ -467,6 +476,12 @@ def _tables(staff: int, seconds: float, steady: Result, restarted: Result) -> st
         if result.seen.unused == 0:
             notes.append(f"The links ran out before the time was up in the {name} run.")
     return latency + "\n" + integrity + "\n" + "\n".join(f"- {n}" for n in notes if n) + "\n"
+
+
+def _cpu_per_visit(result: Result) -> object:
+    visits = len(result.seen.acknowledged)
+    server = result.cpu.get("gunicorn", 0.0) + result.cpu.get("postgres", 0.0)
+    return 1000 * server * result.duration / visits if visits else ""
 
 
 def _rate(samples: list[float], duration: float) -> list[object]:
