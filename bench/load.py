@@ -472,10 +472,27 @@ def _tables(staff: int, seconds: float, steady: Result, restarted: Result) -> st
     for name, result in runs:
         logged = ", ".join(f"{kind} × {n}" for kind, n in result.log.most_common()) or "nothing"
         notes.append(f"gunicorn's log, {name} (kept in bench-results/): {logged}.")
+    notes += [_targets(name, result, restart=result is restarted) for name, result in runs]
     for name, result in runs:
         if result.seen.unused == 0:
             notes.append(f"The links ran out before the time was up in the {name} run.")
     return latency + "\n" + integrity + "\n" + "\n".join(f"- {n}" for n in notes if n) + "\n"
+
+
+def _targets(name: str, result: Result, restart: bool) -> str:
+    """The issue's targets against what was measured."""
+    if restart:
+        five_hundreds = _errors(result, lambda k: k[0] == "5")
+        lost = "met" if not result.missing else f"NOT met ({result.missing} lost)"
+        clean = "met" if not five_hundreds else f"NOT met ({five_hundreds})"
+        return f"Targets, {name}: nothing acknowledged lost: {lost}; no 500s: {clean}."
+    errors = _errors(result, lambda k: True)
+    p99 = common.Latencies(
+        [took for _, kind, _, took in result.seen.requests if kind == "ok"] or [0.0]
+    ).percentile(99)
+    zero = "met" if not errors else f"NOT met ({errors})"
+    fast = "met" if p99 < 200 else f"NOT met ({p99:,.0f} ms)"
+    return f"Targets, {name}: zero errors: {zero}; p99 under 200 ms per request: {fast}."
 
 
 def _cpu_per_visit(result: Result) -> object:
