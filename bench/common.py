@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -53,11 +54,6 @@ def postgres_available() -> bool:
 @contextlib.contextmanager
 def database(kind: str) -> Iterator[str]:
     """An empty database of ``kind`` ('sqlite' or 'postgresql'), migrated to head."""
-    from flask_migrate import upgrade
-
-    from wellbeing import create_app
-    from wellbeing.extensions import db
-
     folder = Path(tempfile.mkdtemp(prefix="wellbeing-bench-"))
     if kind == "sqlite":
         url = f"sqlite:///{folder / 'bench.sqlite'}"
@@ -68,14 +64,41 @@ def database(kind: str) -> Iterator[str]:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
         engine.dispose()
-    app = create_app(bench_config(url), instance_path=str(folder))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    migrate(url, folder)
     try:
         yield url
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def migrate(url: str, instance: Path | None = None) -> None:
+    """Bring the empty database at ``url`` to the newest schema."""
+    from flask_migrate import upgrade
+
+    from wellbeing import create_app
+    from wellbeing.extensions import db
+
+    app = create_app(bench_config(url), instance_path=str(instance) if instance else None)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[Any]:
+    """A PostgreSQL server of the bench's own (``tests/pg_instance.py``), migrated to head.
+
+    Yields the ``PostgresInstance``, whose ``crash_and_restart`` the load bench uses; nothing
+    else shares it, so crashing it disturbs no other database.
+    """
+    from tests.pg_instance import PostgresInstance, binaries
+
+    bindir = binaries()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL's initdb and pg_ctl are not installed")
+    with PostgresInstance(bindir) as instance:
+        migrate(instance.url)
+        yield instance
 
 
 SECRET = "bench-secret-key-not-for-production"
@@ -94,8 +117,14 @@ def bench_config(url: str, **extra: Any) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int = 2) -> Iterator[str]:
-    """The app under gunicorn on a free loopback port; yields its base URL."""
+def gunicorn(
+    url: str, workers: int = 2, log: Path | None = None, pids: list[int] | None = None
+) -> Iterator[str]:
+    """The app under gunicorn on a free loopback port; yields its base URL.
+
+    With ``log``, gunicorn's and the app's output (tracebacks included) goes to that file; with
+    ``pids``, the master's process id is appended to it.
+    """
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -106,6 +135,7 @@ def gunicorn(url: str, workers: int = 2) -> Iterator[str]:
         # Every bench client shares one address; the limit is still counted, as in production.
         WELLBEING_SURVEY_RATE_LIMIT="1000000 per minute",
     )
+    output = log.open("ab") if log else None
     process = subprocess.Popen(
         [
             sys.executable,
@@ -117,25 +147,35 @@ def gunicorn(url: str, workers: int = 2) -> Iterator[str]:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--timeout",
+            "120",  # as the deployment guide runs it
             "wellbeing:create_app()",
         ],
         env=env,
         cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
     )
+    if pids is not None:
+        pids.append(process.pid)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Each worker builds the app on its own, several CPU-seconds apiece.
+        wait = 30 + 15 * workers
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
                 if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
                     break
             time.sleep(0.2)
         else:
-            raise RuntimeError("gunicorn did not start within 30 s")
+            raise RuntimeError(f"gunicorn did not start within {wait} s")
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+        if output:
+            output.close()
 
 
 @dataclass
@@ -212,6 +252,47 @@ def open_wave_now(key: str = "bench") -> int:
     mailer.invite_now(wave)
     db.session.commit()
     return int(wave.id)
+
+
+def link_tokens(wave_id: int) -> dict[str, int]:
+    """An emailed-link token for each invitation of the wave, stored hashed as the mailer does.
+
+    Returns token → invitation id, so a bench can check afterwards whose answers are in.
+    """
+    from wellbeing.extensions import db
+    from wellbeing.pulse.models import Invitation, InvitationToken, Wave
+    from wellbeing.pulse.tokens import new_token, token_hash
+
+    wave = db.session.get_one(Wave, wave_id)
+    tokens: dict[str, int] = {}
+    for invitation_id in db.session.scalars(
+        sa.select(Invitation.id).where(Invitation.wave_id == wave_id)
+    ):
+        token = new_token()
+        db.session.add(
+            InvitationToken(
+                token_hash=token_hash(token), invitation_id=invitation_id, expires_at=wave.closes_at
+            )
+        )
+        tokens[token] = int(invitation_id)
+    db.session.commit()
+    return tokens
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_OPTION = re.compile(r'name="(answer-[\w-]+)" value="([^"]+)"')
+
+
+def form_answers(page: str) -> dict[str, str]:
+    """What a person sends from the survey page: each item's first option and the CSRF token."""
+    csrf = _CSRF.search(page)
+    if csrf is None:
+        raise RuntimeError("the survey page carries no CSRF token")
+    data: dict[str, str] = {}
+    for name, value in _OPTION.findall(page):
+        data.setdefault(name, value)  # each item's first option: always on its scale
+    data["csrf_token"] = csrf.group(1)
+    return data
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +12,6 @@ import sqlalchemy as sa
 from bench import common
 
 CLIENTS = 8  # concurrent browsers
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-_OPTION = re.compile(r'name="(answer-[\w-]+)" value="([^"]+)"')
 
 
 def run(staff: int, kinds: list[str]) -> str:
@@ -49,28 +46,11 @@ def _links(url: str, staff: int) -> list[str]:
     """Emailed-link tokens for everyone in an open wave, stored hashed as the mailer stores them."""
     from wellbeing import create_app
     from wellbeing.extensions import db
-    from wellbeing.pulse.models import Invitation, InvitationToken, Wave
-    from wellbeing.pulse.tokens import new_token, token_hash
 
     app = create_app(common.bench_config(url))
     with app.app_context():
         common.import_roster(common.roster_csv(staff, teams=60))
-        wave_id = common.open_wave_now()
-        wave = db.session.get_one(Wave, wave_id)
-        tokens = []
-        for invitation_id in db.session.scalars(
-            sa.select(Invitation.id).where(Invitation.wave_id == wave_id)
-        ):
-            token = new_token()
-            db.session.add(
-                InvitationToken(
-                    token_hash=token_hash(token),
-                    invitation_id=invitation_id,
-                    expires_at=wave.closes_at,
-                )
-            )
-            tokens.append(token)
-        db.session.commit()
+        tokens = list(common.link_tokens(common.open_wave_now()))
         db.engine.dispose()
     return tokens
 
@@ -98,13 +78,7 @@ def _submit(base: str, token: str) -> None:
     with requests.Session() as browser:
         page = browser.get(f"{base}/s/{token}", timeout=30)
         page.raise_for_status()
-        csrf = _CSRF.search(page.text)
-        if csrf is None:
-            raise RuntimeError("the survey page carries no CSRF token")
-        data: dict[str, str] = {}
-        for name, value in _OPTION.findall(page.text):
-            data.setdefault(name, value)  # each item's first option: always on its scale
-        data["csrf_token"] = csrf.group(1)
+        data = common.form_answers(page.text)
         sent = browser.post(f"{base}/survey", data=data, timeout=30, allow_redirects=False)
         if sent.status_code != 303:
             raise RuntimeError(f"submission answered {sent.status_code}")
