@@ -132,7 +132,7 @@ def test_a_sender_killed_mid_batch_sends_each_invitation_once_after_restart(
     smtp_server.stall_at(4)
 
     first = _send(children, tmp_path, config, h.NOW)
-    assert smtp_server.stalled.wait(30), first.output()
+    assert smtp_server.stalled.wait(90), first.output()  # a busy machine starts it slowly
     first.kill()  # while the server holds the fourth message, before accepting it
     smtp_server.release()
     assert len(smtp_server.messages) == 3
@@ -199,15 +199,20 @@ def _start(
 def test_two_schedulers_one_active_and_the_standby_takes_over_when_it_dies(
     committed_app: Flask, tmp_path: Path, children: list[Child]
 ) -> None:
-    env = command_env(committed_app)
+    # A lease a loaded machine cannot miss by accident; the takeover still comes within seconds.
+    env = command_env(
+        committed_app,
+        WELLBEING_SCHEDULER_LEASE_SECONDS="6",
+        WELLBEING_SCHEDULER_HEARTBEAT_SECONDS="0.5",
+    )
     pair = [_start(children, tmp_path, name, ["scheduler"], env) for name in "ab"]
     active, standby = _active_and_standby(pair)
 
-    time.sleep(1)  # five heartbeats: the active one keeps the lock, the other keeps waiting
+    time.sleep(2)  # four heartbeats: the active one keeps the lock, the other keeps waiting
     assert "is active" not in standby.output()
 
     active.kill()
-    standby.wait_for("is active", timeout=20)
+    standby.wait_for("is active", timeout=60)
     standby.process.send_signal(signal.SIGTERM)
     assert standby.finish() == 0, standby.output()
     assert "stopped" in standby.output()
