@@ -170,7 +170,9 @@ def test_a_database_crash_during_submissions_loses_nothing_acknowledged(
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         running = [pool.submit(client.answer, base) for client in crowd]
+        deadline = time.monotonic() + 120
         while sum(c.acknowledged for c in crowd) < len(crowd) // 10:
+            assert time.monotonic() < deadline, _odd([a for c in crowd for a in c.seen])
             time.sleep(0.01)
         with requests.Session() as browser:
             form = witness.load_form(base, browser)
