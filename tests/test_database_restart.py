@@ -177,6 +177,7 @@ def test_a_database_crash_during_submissions_loses_nothing_acknowledged(
         with requests.Session() as browser:
             form = witness.load_form(base, browser)
             assert form is not None
+            # crash_and_restart in its two halves, so that a post meets the server while down.
             database.stop("immediate")  # a crash: no checkpoint, every connection cut
             try:
                 witness.post(base, browser, form)  # its answers meet the dead database
