@@ -7,7 +7,7 @@ import math
 import time
 
 import sqlalchemy as sa
-from flask import Flask, Response, make_response, render_template
+from flask import Flask, Response, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 
 from wellbeing.extensions import db, limiter
@@ -51,7 +51,9 @@ def _roll_back() -> None:
 
 
 def _retry_page() -> Response:
-    response = make_response(render_template("errors/retry.html"), 503)
+    # Someone answering a survey gets the page in their own language and the survey's layout.
+    template = "survey/retry.html" if request.blueprint == "survey" else "errors/retry.html"
+    response = make_response(render_template(template), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
