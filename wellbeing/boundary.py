@@ -29,13 +29,10 @@ def retry_after_seconds(exc: Exception) -> int:
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the database could not be reached or dropped the connection.
-
-    The one place that says which database errors earn "please try again": a connection
-    refused or cut (PostgreSQL restarting, a failover) surfaces as ``OperationalError``,
-    ``InterfaceError`` or another driver error on an invalidated connection; SQLite being
-    busy is an ``OperationalError`` too. Anything else is a bug, not an outage.
-    """
+    """Whether ``exc`` means the database is away, so the client should try again: the one rule."""
+    # A connection refused or cut (PostgreSQL restarting, a failover) surfaces as
+    # OperationalError, InterfaceError or another driver error on an invalidated connection;
+    # SQLite being busy is an OperationalError too. Anything else is a bug, not an outage.
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         return True
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
@@ -67,7 +64,8 @@ def install_request_boundary(app: Flask) -> None:
         try:
             db.session.commit()
         except sa.exc.SQLAlchemyError as exc:
-            # Whatever the reason, the change was not taken. Raising here would skip the error
+            # The change is not confirmed: nothing was written, or (a reply lost in a crash) it
+            # was and the once-only guards answer the retry. Raising here would skip the error
             # handlers (Flask would send a bare 500), so the retry page is answered directly.
             _roll_back()
             logger.error("commit failed, nothing written: %s", type(exc).__name__)
