@@ -10,7 +10,8 @@ Use the ``smtp_server`` fixture (registered in ``conftest.py``) and point an app
 Switches: ``stop()``/``start()`` (connections refused while stopped), ``fail_temporarily``
 (every recipient answered 451), ``reject(address)`` (that recipient answered 550), ``full`` (a set of addresses answered 452), and
 ``stall_at(n)`` (the n-th message, counting from 1, is held unanswered until ``release()``,
-then refused with 451 and not kept) for killing a sender mid-send.
+then refused with 451 and not kept) for killing a sender mid-send, and ``delay`` (seconds each
+message takes to be accepted, as on a real relay) so that several senders overlap.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class _Handler:
         with self.server.lock:
             self.server.data_commands += 1
             stall = self.server.data_commands == self.server.stall_number
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)
         if stall:
             self.server.stalled.set()
             while not self.server.released.is_set():
@@ -132,6 +135,7 @@ class SmtpServer:
         self.rejected: set[str] = set()
         self.full: set[str] = set()
         self.stall_number: int | None = None
+        self.delay = 0.0
         self.stalled = threading.Event()
         self.released = threading.Event()
         self._controller: Controller | None = None

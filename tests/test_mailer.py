@@ -18,8 +18,10 @@ from wellbeing.org.models import Person
 from wellbeing.pulse import mailer
 from wellbeing.pulse import service as pulse
 from wellbeing.pulse.models import DeliveryStatus, Invitation, InvitationToken, Wave
+from wellbeing.pulse.sender import SenderWorker
 from wellbeing.pulse.tokens import token_hash
 from wellbeing.responses import service as answers
+from wellbeing.types import utcnow
 
 BASE = "http://pulse.test"
 LINK = re.compile(r"http://pulse\.test/s/([A-Za-z0-9_\-]+)")
@@ -258,6 +260,36 @@ def test_smtp_down_then_back_delivers_each_invitation_once_within_the_window(
         assert row.status is DeliveryStatus.SENT
         assert row.sent_at is not None and row.sent_at < wave.closes_at
         assert (row.attempts, row.last_error) == (0, None)
+
+
+def test_a_sender_worker_says_once_the_mail_server_is_down_and_once_it_is_back(
+    app: Flask, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="wellbeing.pulse.sender")
+    smtp_server.serve(app)
+    emails = h.staff("North", 3)
+    wave = pulse.open_wave(h.program(), utcnow())
+    mailer.invite_now(wave)
+    db.session.commit()
+    worker = SenderWorker(app, every=1)
+    smtp_server.stop()
+
+    down = worker.run_pass()
+    assert down is not None and down.deferred == 3
+    assert worker.run_pass() is not None  # backing off: nothing is due, nothing new to say
+    refusals = [r for r in caplog.records if "cannot take mail" in r.getMessage()]
+    assert [r.levelname for r in refusals] == ["ERROR"]
+    assert f"127.0.0.1:{smtp_server.port}" in refusals[0].getMessage()
+    assert "ConnectionRefusedError" in refusals[0].getMessage()
+
+    smtp_server.start()
+    mailer.invite_now(wave)  # the retry time has come
+    db.session.commit()
+    back = worker.run_pass()
+    assert back is not None and back.invitations == 3
+    assert "the mail server takes mail again" in caplog.text
+    assert smtp_server.recipients() == sorted(emails)
+    assert worker.sent == 3
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:

@@ -82,6 +82,20 @@ def test_reconcile_adds_declared_jobs_replaces_changed_ones_and_removes_unknown_
     assert {job.id: job.next_run_time for job in paused_scheduler.get_jobs()} == before
 
 
+def test_with_scheduler_sends_off_the_store_drops_sending_and_gets_it_back_when_on(
+    paused_scheduler: BackgroundScheduler,
+) -> None:
+    reconcile(paused_scheduler, jobs.declared({"SCHEDULER_SENDS": True}))
+    assert "send_invitations" in {job.id for job in paused_scheduler.get_jobs()}
+
+    reconcile(paused_scheduler, jobs.declared({"SCHEDULER_SENDS": False}))
+    stored = sorted(job.id for job in paused_scheduler.get_jobs())
+    assert stored == sorted(set(DECLARED) - {"send_invitations"})
+
+    reconcile(paused_scheduler, jobs.declared({"SCHEDULER_SENDS": True}))
+    assert sorted(job.id for job in paused_scheduler.get_jobs()) == sorted(DECLARED)
+
+
 def test_open_due_waves_job_opens_the_wave_that_is_due(app: Flask) -> None:
     h.staff("North", 5)
     program = h.program()

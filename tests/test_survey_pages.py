@@ -445,3 +445,25 @@ def test_the_support_resources_are_in_spanish_for_spanish_speakers(
     html = client.get("/survey/thanks").get_data(as_text=True)
     assert "Si necesita apoyo" in html and "Programa de Asistencia al Empleado" in html
     assert 'href="sms:741741?&amp;body=AYUDA"' in html
+
+
+def test_answers_the_database_refuses_get_the_retry_page_in_the_persons_language_and_can_be_sent_again(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wave, invitation, page = _open(client, "es")
+    data = _answers(wave, page)
+
+    def refuse() -> None:
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db.session, "commit", refuse)
+        refused = client.post("/survey", data=data)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert "Inténtelo de nuevo" in refused.get_data(as_text=True)
+    assert _buffered() == 0 and not _answered(invitation.id)  # nothing half-written
+
+    sent = client.post("/survey", data=data)
+    assert sent.status_code == 303
+    assert _buffered() == 1 and _answered(invitation.id)

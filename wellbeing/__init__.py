@@ -143,7 +143,7 @@ def register_cli(app: Flask) -> None:
     from wellbeing.demo.cli import demo_command
     from wellbeing.exports.cli import export_command
     from wellbeing.org.cli import roster_cli
-    from wellbeing.pulse.cli import programs_cli, pulse_cli, staff_cli
+    from wellbeing.pulse.cli import programs_cli, pulse_cli, sender_command, staff_cli
     from wellbeing.releases.cli import release_cli
     from wellbeing.retention.cli import retention_cli
     from wellbeing.scheduler.cli import scheduler_command
@@ -157,5 +157,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(release_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(sender_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(export_command)

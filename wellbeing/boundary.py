@@ -7,16 +7,15 @@ import math
 import time
 
 import sqlalchemy as sa
-from flask import Flask, Response, render_template
+from flask import Flask, Response, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 
 from wellbeing.extensions import db, limiter
 
 logger = logging.getLogger(__name__)
 
-
-class RetryLater(Exception):
-    """The database could not take the change; nothing was written and the client may retry."""
+# How long a client told "please try again" waits: a database restart takes a few seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 def retry_after_seconds(exc: Exception) -> int:
@@ -29,25 +28,57 @@ def retry_after_seconds(exc: Exception) -> int:
     return 60
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is away, so the client should try again: the one rule."""
+    # A connection refused or cut (PostgreSQL restarting, a failover) surfaces as
+    # OperationalError, InterfaceError or another driver error on an invalidated connection;
+    # SQLite being busy is an OperationalError too. Anything else is a bug, not an outage.
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+def _roll_back() -> None:
+    """End the unit of work unwritten; a connection the database dropped has nothing to undo."""
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError as exc:
+        logger.warning("rollback failed, the connection is dropped: %s", type(exc).__name__)
+        db.session.close()
+
+
+def _retry_page() -> Response:
+    # Someone answering a survey gets the page in their own language and the survey's layout.
+    template = "survey/retry.html" if request.blueprint == "survey" else "errors/retry.html"
+    response = make_response(render_template(template), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def install_request_boundary(app: Flask) -> None:
     @app.after_request
     def commit_unit_of_work(response: Response) -> Response:
         if response.status_code >= 400:
-            db.session.rollback()
+            _roll_back()
             return response
         try:
             db.session.commit()
         except sa.exc.SQLAlchemyError as exc:
-            db.session.rollback()
+            # The change is not confirmed: nothing was written, or (a reply lost in a crash) it
+            # was and the once-only guards answer the retry. Raising here would skip the error
+            # handlers (Flask would send a bare 500), so the retry page is answered directly.
+            _roll_back()
             logger.error("commit failed, nothing written: %s", type(exc).__name__)
-            raise RetryLater from exc
+            return _retry_page()
         return response
 
-    @app.errorhandler(RetryLater)
-    @app.errorhandler(sa.exc.OperationalError)
-    def retry_later(exc: Exception) -> tuple[str, int, dict[str, str]]:
-        db.session.rollback()
-        return render_template("errors/retry.html"), 503, {"Retry-After": "5"}
+    @app.errorhandler(sa.exc.DBAPIError)
+    def retry_later(exc: sa.exc.DBAPIError) -> Response:
+        _roll_back()
+        if not database_unavailable(exc):
+            raise exc
+        logger.error("the database is unavailable, nothing written: %s", type(exc).__name__)
+        return _retry_page()
 
     @app.errorhandler(404)
     def not_found(exc: Exception) -> tuple[str, int]:

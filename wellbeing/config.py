@@ -57,6 +57,7 @@ _ENV_SETTINGS: list[tuple[str, str, Any]] = [
     ("WELLBEING_SUGGEST_BELOW", "SUGGEST_BELOW", float),
     ("WELLBEING_SCHEDULER_LEASE_SECONDS", "SCHEDULER_LEASE_SECONDS", float),
     ("WELLBEING_SCHEDULER_HEARTBEAT_SECONDS", "SCHEDULER_HEARTBEAT_SECONDS", float),
+    ("WELLBEING_SCHEDULER_SENDS", "SCHEDULER_SENDS", _bool),
     ("WELLBEING_RETENTION_DAYS", "RETENTION_DAYS", _days_or_off),
     ("WELLBEING_OIDC_ISSUER", "OIDC_ISSUER", str),
     ("WELLBEING_OIDC_DISCOVERY_URL", "OIDC_DISCOVERY_URL", str),
@@ -119,6 +120,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # checks for that (or for PostgreSQL's advisory lock) every heartbeat.
         "SCHEDULER_LEASE_SECONDS": 30.0,
         "SCHEDULER_HEARTBEAT_SECONDS": 10.0,
+        # Off when ``wellbeing sender`` workers do all the sending and the scheduler none.
+        "SCHEDULER_SENDS": True,
         # Days after a released wave closes until its raw answers and comments are deleted;
         # 0 keeps them for ever. Releases are never deleted.
         "RETENTION_DAYS": DEFAULT_RETENTION_DAYS,

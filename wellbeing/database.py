@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 
 from wellbeing.extensions import db
+
+# Set while a unit of work outside a request (a sender's claim) must write after it reads.
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+
+
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """Begin a transaction started in this block with SQLite's write lock (no-op elsewhere)."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def configure_engine(app: Flask) -> None:
@@ -34,5 +50,7 @@ def configure_engine(app: Flask) -> None:
         # another worker's write once its snapshot is stale: SQLite refuses at once. Taking the
         # write lock up front makes such requests queue on busy_timeout instead. GETs never
         # write, so they keep reading concurrently.
-        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        writing = _writing.get() or (
+            has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        )
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

@@ -52,3 +52,14 @@ def install_log_scrubber() -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, TokenScrubber) for f in handler.filters):
                 handler.addFilter(scrubber)
+
+
+def log_to_stderr() -> None:
+    """Log at INFO to standard error for a foreground worker (scheduler, sender), scrubbed."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # APScheduler reports every run at INFO; its warnings and job errors still come through.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    install_log_scrubber()  # the handler just added must scrub survey tokens too

@@ -10,14 +10,16 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 
 from wellbeing.auth.access_log import audited
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db
+from wellbeing.logging import log_to_stderr
 from wellbeing.org import service as org
 from wellbeing.org.models import Person
 from wellbeing.privacy import min_group_size
-from wellbeing.pulse import mailer
+from wellbeing.pulse import mailer, sender
 from wellbeing.pulse import service as pulse
 from wellbeing.pulse.models import InvalidTransition, PulseProgram, Wave, WaveStatus
 from wellbeing.scheduler import jobs
@@ -117,6 +119,31 @@ def close_wave(wave_id: int) -> None:
 def send() -> None:
     """Send every invitation and reminder that is due now."""
     _report(mailer.send_due())
+
+
+@click.command("sender")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait after a sending pass before looking for due email again.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=mailer.BATCH_SIZE,
+    show_default=True,
+    help="Emails claimed at a time and sent over one connection to the mail server.",
+)
+def sender_command(every: float, batch_size: int) -> None:
+    """Send due invitations and reminders until stopped (Ctrl+C or SIGTERM).
+
+    Run as many as you like, on one machine or several: they share the sending and never send
+    an email twice. Set WELLBEING_SCHEDULER_SENDS=false to leave all the sending to them.
+    """
+    log_to_stderr()
+    sender.run_in_foreground(current_app._get_current_object(), every, batch_size)  # type: ignore[attr-defined]
 
 
 def _report(report: mailer.SendingReport) -> None:

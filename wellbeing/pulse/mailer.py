@@ -38,6 +38,7 @@ from sqlalchemy.orm import joinedload
 from wellbeing.actions import service as actions
 from wellbeing.actions.service import Done
 from wellbeing.bank import current_bank
+from wellbeing.database import write_lock
 from wellbeing.extensions import db, mail
 from wellbeing.org.models import Person
 from wellbeing.privacy import COMMENT_MIN_COMMENTERS, COMMENT_MIN_RESPONDENTS, min_group_size
@@ -128,17 +129,24 @@ class SendingReport:
 
 
 def send_due(
-    now: datetime | None = None, *, batch_size: int = BATCH_SIZE, max_batches: int | None = None
+    now: datetime | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_batches: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> SendingReport:
     """Send every invitation and reminder that is due, batch by batch, until none is left.
 
-    Stops early, leaving the rest for later, when the mail server cannot take mail. ``now``
-    fixes the clock (for tests and replays); otherwise each delivery is stamped as it happens.
+    Stops early, leaving the rest for later, when the mail server cannot take mail, or when
+    ``stop`` (asked before each claim) says so. ``now`` fixes the clock (for tests and
+    replays); otherwise each delivery is stamped as it happens.
     """
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     report = SendingReport()
     batches = 0
     while max_batches is None or batches < max_batches:
+        if stop is not None and stop():
+            break
         claims = claim_due(clock(), limit=batch_size)
         if not claims:
             break
@@ -188,7 +196,11 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[Claim]:
     """Take a batch of due emails for this sender, each with a fresh token, and commit."""
     claims: list[Claim] = []
     try:
-        for invitation in db.session.scalars(due_invitations(now, limit)):
+        # SQLite has no row locks: the claim takes the write lock up front, so two senders
+        # queue for it instead of both reading the same rows.
+        with write_lock():
+            due = list(db.session.scalars(due_invitations(now, limit)))
+        for invitation in due:
             kind = Kind.INVITATION if invitation.status is DeliveryStatus.PENDING else Kind.REMINDER
             if kind is Kind.REMINDER and invitation.reminders_sent >= len(
                 invitation.wave.program.reminder_days

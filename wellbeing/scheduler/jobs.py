@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
@@ -193,3 +193,13 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("flush_buffer", flush_buffer, timedelta(minutes=15)),
     ScheduledJob("apply_retention", apply_retention, timedelta(days=1)),
 ]
+
+# The job that ``WELLBEING_SCHEDULER_SENDS=false`` leaves to ``wellbeing sender`` workers.
+SENDING_JOB = "send_invitations"
+
+
+def declared(config: Mapping[str, Any]) -> list[ScheduledJob]:
+    """The jobs this deployment's scheduler runs: all of them, or all but sending."""
+    if config.get("SCHEDULER_SENDS", True):
+        return list(JOBS)
+    return [spec for spec in JOBS if spec.id != SENDING_JOB]

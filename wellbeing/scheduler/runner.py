@@ -68,7 +68,18 @@ class Scheduler:
         try:
             while not self._stopping.is_set():
                 if self._try(lock.acquire):
-                    self._run_active(engine, lock)
+                    try:
+                        self._run_active(engine, lock)
+                    except sa.exc.SQLAlchemyError as exc:
+                        # Starting the job store failed (SQLite busy, the database restarting):
+                        # keep the lock and try again, rather than end the process.
+                        logger.error(
+                            "scheduler %s could not start its jobs (%s); trying again in %s s",
+                            self.holder,
+                            type(exc).__name__,
+                            self.heartbeat,
+                        )
+                        self._stopping.wait(self.heartbeat)
                     waiting_logged = False
                     continue
                 if not waiting_logged:
@@ -94,10 +105,17 @@ class Scheduler:
         )
         scheduler.start(paused=True)
         try:
-            reconcile(scheduler)
+            declared = jobs.declared(self.app.config)
+            reconcile(scheduler, declared)
             scheduler.resume()
             self.active.set()
             logger.info("scheduler %s is active", self.holder)
+            if len(declared) < len(jobs.JOBS):
+                logger.info(
+                    "scheduler %s leaves sending email to the sender workers "
+                    "(WELLBEING_SCHEDULER_SENDS is off)",
+                    self.holder,
+                )
             while not self._stopping.wait(self.heartbeat):
                 if not self._try(lock.still_held):
                     logger.error(
@@ -134,14 +152,17 @@ class Scheduler:
             self._stopped.wait(timeout)
 
 
-def reconcile(scheduler: BackgroundScheduler) -> None:
+def reconcile(
+    scheduler: BackgroundScheduler, declared: list[jobs.ScheduledJob] | None = None
+) -> None:
     """Make the job store hold exactly the declared jobs, keeping unchanged ones' next run."""
-    declared = {spec.id: spec for spec in jobs.JOBS}
+    specs = jobs.JOBS if declared is None else declared
+    wanted = {spec.id for spec in specs}
     for existing in scheduler.get_jobs():
-        if existing.id not in declared:
+        if existing.id not in wanted:
             scheduler.remove_job(existing.id)
-            logger.info("removed job %s: it is no longer declared", existing.id)
-    for spec in jobs.JOBS:
+            logger.info("removed job %s: it is not declared for this deployment", existing.id)
+    for spec in specs:
         existing = scheduler.get_job(spec.id)
         if existing is not None and _unchanged(existing, spec):
             continue
