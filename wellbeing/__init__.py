@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     register_extensions(app)
     register_security(app)
     register_bank(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_demo(app)
     register_request_boundary(app)
@@ -90,6 +91,12 @@ def register_bank(app: Flask) -> None:
     from wellbeing.bank import init_bank
 
     init_bank(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    from wellbeing.boundary import install_url_converters
+
+    install_url_converters(app)
 
 
 def register_blueprints(app: Flask) -> None:

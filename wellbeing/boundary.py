@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, make_response, render_template, request
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.routing import IntegerConverter
 
 from wellbeing.extensions import db, limiter
 
@@ -16,6 +21,47 @@ logger = logging.getLogger(__name__)
 
 # How long a client told "please try again" waits: a database restart takes a few seconds.
 RETRY_AFTER_SECONDS = 5
+# Row ids are 32-bit integers (PostgreSQL's ``integer``): a larger id names no row.
+MAX_ID = 2**31 - 1
+# PostgreSQL text cannot hold NUL, and no form or link of the product sends one.
+UNSTORABLE = "\x00"
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in a route: a row id, so a number too large for one matches no route (404)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int = 1, max: int = MAX_ID) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
+
+
+def install_url_converters(app: Flask) -> None:
+    """Before any route is added: every ``int`` in a route is a row id."""
+    app.url_map.converters["int"] = RowIdConverter
+
+
+def _holds_unstorable(fields: Iterable[tuple[str, str]]) -> bool:
+    return any(UNSTORABLE in key or UNSTORABLE in value for key, value in fields)
+
+
+def refuse_unstorable_text() -> None:
+    """Refuse, before any view reads it, a request whose address or form holds a NUL."""
+    fields = list(request.args.items(multi=True))
+    if request.method in ("POST", "PUT", "PATCH"):
+        fields += request.form.items(multi=True)
+    if UNSTORABLE in request.path or _holds_unstorable(fields):
+        abort(400, description="The request holds a null character (\\0), which no field can take.")
+
+
+# The JSON API answers in JSON even where no route matches (an id too large, a typo).
+JSON_PREFIX = "/api/"
+NOT_FOUND_MESSAGE = "No such thing in your scope."
+
+
+def json_error(status: int, error: str, message: str) -> Response:
+    """An error as the JSON API gives every error: a code word and a sentence."""
+    response = jsonify(error=error, message=message)
+    response.status_code = status
+    return response
 
 
 def retry_after_seconds(exc: Exception) -> int:
@@ -48,14 +94,19 @@ def _roll_back() -> None:
 
 
 def _retry_page() -> Response:
-    # Someone answering a survey gets the page in their own language and the survey's layout.
-    template = "survey/retry.html" if request.blueprint == "survey" else "errors/retry.html"
-    response = make_response(render_template(template), 503)
+    if request.path.startswith(JSON_PREFIX):
+        response = json_error(503, "unavailable", "The database is away; call again shortly.")
+    else:
+        # Someone answering a survey gets the page in their language and the survey's layout.
+        template = "survey/retry.html" if request.blueprint == "survey" else "errors/retry.html"
+        response = make_response(render_template(template), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def install_request_boundary(app: Flask) -> None:
+    app.before_request(refuse_unstorable_text)
+
     @app.after_request
     def commit_unit_of_work(response: Response) -> Response:
         if response.status_code >= 400:
@@ -81,8 +132,18 @@ def install_request_boundary(app: Flask) -> None:
         return _retry_page()
 
     @app.errorhandler(404)
-    def not_found(exc: Exception) -> tuple[str, int]:
+    def not_found(exc: Exception) -> ResponseReturnValue:
+        if request.path.startswith(JSON_PREFIX):
+            return json_error(404, "not_found", NOT_FOUND_MESSAGE)
         return render_template("errors/not_found.html"), 404
+
+    @app.errorhandler(405)
+    def wrong_method(exc: MethodNotAllowed) -> ResponseReturnValue:
+        if not request.path.startswith(JSON_PREFIX):
+            return exc
+        response = json_error(405, "method_not_allowed", "The API only reads: use GET.")
+        response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        return response
 
     @app.errorhandler(429)
     def too_many(exc: Exception) -> tuple[str, int, dict[str, str]]:

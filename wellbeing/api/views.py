@@ -1,22 +1,27 @@
 """``/api/v1``: released results as JSON, for a personal token, within the owner's scope.
 
 Read-only. Every call is authenticated by ``Authorization: Bearer <token>``, answers 404 for
-anything outside the token owner's scope, and is written to the access log.
+anything outside the token owner's scope, and is written to the access log. ``openapi.yaml``
+beside this module describes every route; a test holds the two together.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import BadRequest
 
 from wellbeing.auth import api_tokens
 from wellbeing.auth.access import AccessDenied
 from wellbeing.auth.access_log import log_views
 from wellbeing.auth.models import User
-from wellbeing.boundary import retry_after_seconds
+from wellbeing.boundary import MAX_ID, NOT_FOUND_MESSAGE, json_error, retry_after_seconds
 from wellbeing.extensions import csrf, limiter
 from wellbeing.releases.gate import ReleasedCell, UnknownRequest, released_cells, released_comments
 from wellbeing.reports import service
@@ -36,6 +41,7 @@ def _calls_limit() -> str:
 limiter.shared_limit(_calls_limit, scope="api", key_func=api_tokens.rate_limit_key)(bp)
 
 MAX_FILTER_VALUES = 50
+DESCRIPTION = Path(__file__).with_name("openapi.yaml")
 
 
 def _viewer() -> User:
@@ -59,26 +65,25 @@ def authenticate() -> ResponseReturnValue | None:
     return None
 
 
-def _error(status: int, error: str, message: str) -> ResponseReturnValue:
-    response = jsonify(error=error, message=message)
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(service.NotInScope)
 @bp.errorhandler(AccessDenied)
 def not_found(exc: Exception) -> ResponseReturnValue:
-    return _error(404, "not_found", "No such thing in your scope.")
+    return json_error(404, "not_found", NOT_FOUND_MESSAGE)
 
 
 @bp.errorhandler(UnknownRequest)
 def unknown(exc: UnknownRequest) -> ResponseReturnValue:
-    return _error(400, "bad_request", str(exc))
+    return json_error(400, "bad_request", str(exc))
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(exc: BadRequest) -> ResponseReturnValue:
+    return json_error(400, "bad_request", exc.description or "The request could not be read.")
 
 
 @bp.errorhandler(404)
 def no_route(exc: Exception) -> ResponseReturnValue:
-    return _error(404, "not_found", "No such thing in your scope.")
+    return json_error(404, "not_found", NOT_FOUND_MESSAGE)
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -143,6 +148,16 @@ def _wave_json(wave: service.WaveInfo) -> dict[str, Any]:
     }
 
 
+def _id(name: str) -> int | None:
+    """The id a query parameter names, if given; anything but a row id is refused (400)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID):
+        raise UnknownRequest(f"{name} must be an id, a whole number from 1 to {MAX_ID}")
+    return int(raw)
+
+
 def _filter(name: str) -> list[str] | None:
     values = [v[:64] for v in request.args.getlist(name) if v][:MAX_FILTER_VALUES]
     return values or None
@@ -164,8 +179,21 @@ def index() -> ResponseReturnValue:
             "units": url_for("api.units"),
             "waves": url_for("api.waves"),
             "heatmap": url_for("api.heatmap"),
+            "openapi": url_for("api.openapi"),
         },
     )
+
+
+@cache
+def description() -> dict[str, Any]:
+    """The OpenAPI description of this API, read once from ``openapi.yaml``."""
+    loaded: dict[str, Any] = yaml.safe_load(DESCRIPTION.read_text(encoding="utf-8"))
+    return loaded
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(description())
 
 
 @bp.get("/programs")
@@ -211,11 +239,12 @@ def _released_wave(wave_id: int) -> service.WaveInfo:
 
 @bp.get("/waves/<int:wave_id>/cells")
 def wave_cells(wave_id: int) -> ResponseReturnValue:
+    unit_id = _id("unit")
     wave = _released_wave(wave_id)
     cells = released_cells(
         _viewer(),
         wave_id=wave.id,
-        unit_id=request.args.get("unit", type=int),
+        unit_id=unit_id,
         scope=request.args.get("scope") or None,
         cut=request.args.get("cut"),
         measures=_filter("measure"),
@@ -226,10 +255,9 @@ def wave_cells(wave_id: int) -> ResponseReturnValue:
 
 @bp.get("/waves/<int:wave_id>/comments")
 def wave_comments(wave_id: int) -> ResponseReturnValue:
+    unit_id = _id("unit")
     wave = _released_wave(wave_id)
-    comments = released_comments(
-        _viewer(), wave_id=wave.id, unit_id=request.args.get("unit", type=int)
-    )
+    comments = released_comments(_viewer(), wave_id=wave.id, unit_id=unit_id)
     return jsonify(
         wave=_wave_json(wave),
         comments=[
@@ -273,9 +301,7 @@ def unit_trends(unit_id: int) -> ResponseReturnValue:
 @bp.get("/heatmap")
 def heatmap() -> ResponseReturnValue:
     key = request.args.get("program")
-    report = service.heatmap(
-        _viewer(), program_key=key[:64] if key else None, wave_id=request.args.get("wave", type=int)
-    )
+    report = service.heatmap(_viewer(), program_key=key[:64] if key else None, wave_id=_id("wave"))
     return jsonify(
         wave=_wave_json(report.wave) if report.wave else None,
         measures=[d.id for d in report.measures],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -18,6 +19,10 @@ from wellbeing.org.service import UnitPathError, ensure_unit, join_path, split_p
 REQUIRED_COLUMNS = ("email", "unit")
 OPTIONAL_COLUMNS = ("name", "locale", "time_zone", "employee_id")
 MAX_FIELD_CHARS = 1000
+# Columns stored as they are read may be no longer than the roster's columns hold.
+_FIELD_LIMITS = {
+    name: Person.__table__.c[name].type.length for name in ("email", "name", "employee_id")
+}
 
 
 class RosterFileError(ValueError):
@@ -74,12 +79,19 @@ class ImportSummary:
 def decode(data: bytes) -> str:
     """UTF-8 text with or without a byte-order mark."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RosterFileError(
             f"the file is not UTF-8 text (byte {exc.start} cannot be read); "
             "save it from your spreadsheet as 'CSV UTF-8'"
         ) from exc
+    if "\x00" in text:
+        # UTF-16 without a byte-order mark reads as UTF-8 with a NUL after every letter.
+        raise RosterFileError(
+            f"the file holds a null byte (byte {data.index(0)}), so it is not UTF-8 text; "
+            "save it from your spreadsheet as 'CSV UTF-8'"
+        )
+    return text
 
 
 def _delimiter(header_line: str) -> str:
@@ -98,7 +110,7 @@ def check_roster(text: str, progress: Callable[[int], None] | None = None) -> Ro
     if not first_line.strip():
         raise RosterFileError("the file is empty; the first line must name the columns")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
+    header = [h.strip().lower().replace(" ", "_") for h in next(_records(reader), [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise RosterFileError(
@@ -115,7 +127,7 @@ def check_roster(text: str, progress: Callable[[int], None] | None = None) -> Ro
     seen_employee: dict[str, int] = {}
 
     line = reader.line_num
-    for record in reader:
+    for record in _records(reader):
         start, line = line + 1, reader.line_num
         if progress:
             progress(1)
@@ -128,6 +140,20 @@ def check_roster(text: str, progress: Callable[[int], None] | None = None) -> Ro
     return result
 
 
+def _records(reader: Any) -> Iterator[list[str]]:
+    """The reader's records; a line the csv module cannot split is a problem with the file."""
+    while True:
+        try:
+            record: list[str] = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise RosterFileError(
+                f"line {reader.line_num + 1} cannot be read as CSV: {exc}"
+            ) from exc
+        yield record
+
+
 def _check_row(
     line: int,
     values: dict[str, str],
@@ -138,8 +164,9 @@ def _check_row(
 ) -> str | None:
     """The first problem with a row, or None after adding it to ``result.rows``."""
     for column, value in values.items():
-        if len(value) > MAX_FIELD_CHARS:
-            return f"{column} is longer than {MAX_FIELD_CHARS} characters"
+        limit = _FIELD_LIMITS.get(column, MAX_FIELD_CHARS)
+        if len(value) > limit:
+            return f"{column} is longer than {limit} characters"
     raw_email = values["email"]
     if not raw_email:
         return "email is empty"

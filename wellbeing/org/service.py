@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from wellbeing.extensions import db
 from wellbeing.org.models import PATH_SEPARATOR, Person, Unit
 
+MAX_NAME_CHARS: int = Unit.__table__.c.name.type.length
+MAX_PATH_CHARS: int = Unit.__table__.c.path.type.length
+
 
 class UnitPathError(ValueError):
     """A unit path cannot be used; the message says why."""
@@ -20,8 +23,10 @@ def split_path(raw: str) -> list[str]:
     if not raw.strip() or any(not p for p in parts):
         raise UnitPathError("the unit path is empty or has an empty part")
     for part in parts:
-        if len(part) > 200:
-            raise UnitPathError("a unit name is longer than 200 characters")
+        if len(part) > MAX_NAME_CHARS:
+            raise UnitPathError(f"a unit name is longer than {MAX_NAME_CHARS} characters")
+    if len(join_path(parts)) > MAX_PATH_CHARS:
+        raise UnitPathError(f"the unit path is longer than {MAX_PATH_CHARS} characters")
     return parts
 
 

@@ -85,10 +85,11 @@ def check_answers(
         if raw in OPT_OUTS:
             answers[item_id] = (OPT_OUTS[raw], None)
             continue
-        scale = bank.scale_of(item_id)
-        if not raw.lstrip("-").isdigit() or int(raw) not in scale.values:
+        # Compared as the text of each option: "²", "٣" or "--3" pass str.isdigit() or int().
+        options = {str(value): value for value in bank.scale_of(item_id).values}
+        if raw not in options:
             raise SubmissionError(f"the answer to {item_id!r} is not one of its options")
-        answers[item_id] = (Choice.VALUE, int(raw))
+        answers[item_id] = (Choice.VALUE, options[raw])
     text = (comment or "").strip()
     if len(text) > COMMENT_MAX_CHARS:
         raise SubmissionError(f"the comment is longer than {COMMENT_MAX_CHARS} characters")
