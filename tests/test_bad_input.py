@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from tests import factories
+from tests import factories, web
 from tests import survey_helpers as s
 from tests.test_login import csrf_token
+from wellbeing.auth.models import Role
 from wellbeing.bank import current_bank
 from wellbeing.extensions import db, limiter
 from wellbeing.org.models import Person, Unit
@@ -497,3 +498,36 @@ def test_a_roster_the_database_could_not_hold_is_refused_whole(
     assert isinstance(result.exception, SystemExit)
     assert message in result.output and "nothing was imported" in result.output.lower()
     assert _roster() == before
+
+
+# ---------------------------------------------------------------- ids and pages in addresses
+
+ID_PAGES = [
+    "/admin/access-log?page={}",
+    "/actions/?unit={}",
+    "/actions/concepts?unit={}",
+    "/actions/new?unit={}",
+    "/actions/new?cell={}",
+    "/results/?wave={}",
+    "/results/heatmap?wave={}",
+    "/results/export/csv?unit={}",
+    "/results/export/csv?wave={}",
+]
+
+
+def test_any_number_in_an_address_is_a_page_or_a_clear_refusal(client: FlaskClient) -> None:
+    web.sign_in(client, "admin@example.org", Role.ADMIN)
+
+    @settings(max_examples=80, deadline=None)
+    @given(
+        path=st.sampled_from(ID_PAGES),
+        value=st.one_of(
+            st.integers(min_value=-(2**70), max_value=2**70).map(str),
+            st.sampled_from(["0", "-1", "2147483648", "99999999999999999999", "1e9", "abc", ""]),
+        ),
+    )
+    def visit(path: str, value: str) -> None:
+        answer = client.get(path.format(value))
+        assert answer.status_code in {200, 400, 404}, (path, value, answer.status_code)
+
+    visit()

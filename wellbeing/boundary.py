@@ -52,6 +52,14 @@ def refuse_unstorable_text() -> None:
         abort(400, description="The request holds a null character (\\0), which no field can take.")
 
 
+def query_id(name: str) -> int | None:
+    """An id from the query string, None when absent or not a number; 404 when no row has it."""
+    value = request.args.get(name, type=int)
+    if value is not None and not 1 <= value <= MAX_ID:
+        abort(404)
+    return value
+
+
 # The JSON API answers in JSON even where no route matches (an id too large, a typo).
 JSON_PREFIX = "/api/"
 NOT_FOUND_MESSAGE = "No such thing in your scope."

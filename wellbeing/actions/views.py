@@ -16,6 +16,7 @@ from wellbeing.actions.models import STATUS_MOVES, Action, ActionStatus, Stage
 from wellbeing.auth.access import AccessDenied, login_required
 from wellbeing.auth.access_log import log_changes, log_views
 from wellbeing.bank import current_bank
+from wellbeing.boundary import query_id
 from wellbeing.extensions import db
 from wellbeing.reports import service as reports
 
@@ -33,7 +34,7 @@ def not_in_scope(exc: Exception) -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
-    unit_id = request.args.get("unit", type=int)
+    unit_id = query_id("unit")
     unit = reports.unit_for(current_user, unit_id) if unit_id else None
     actions = service.actions_for(current_user, unit_id)
     return render_template(
@@ -44,7 +45,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/concepts")
 @login_required
 def concepts() -> ResponseReturnValue:
-    unit_id = request.args.get("unit", type=int)
+    unit_id = query_id("unit")
     unit = reports.unit_for(current_user, unit_id) if unit_id else None
     return render_template(
         "actions/concepts.html",
@@ -59,9 +60,9 @@ def concepts() -> ResponseReturnValue:
 @login_required
 def new() -> ResponseReturnValue:
     form = _action_form()
-    cell = service.heard_cell(current_user, request.args.get("cell", type=int))
+    cell = service.heard_cell(current_user, query_id("cell"))
     if request.method == "GET":
-        form.unit.data = request.args.get("unit", type=int)
+        form.unit.data = query_id("unit")
         picked = service.concept(request.args.get("concept"))
         domain = request.args.get("domain") or (picked.domain if picked else None)
         form.domains.data = [domain] if domain else []

@@ -25,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from wellbeing.auth.access import has_permission
 from wellbeing.auth.models import AccessRecord, User
+from wellbeing.boundary import MAX_ID
 from wellbeing.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -224,6 +225,10 @@ class AccessPage:
     channel: str
 
 
+# Past this the offset would not fit the database's integers; no log is that long.
+LAST_PAGE = MAX_ID // PAGE_SIZE
+
+
 def read(page: int = 1, user_email: str = "", channel: str = "") -> AccessPage:
     """A page of the log, newest first, optionally for one user or one channel."""
     query = sa.select(AccessRecord).order_by(AccessRecord.at.desc(), AccessRecord.id.desc())
@@ -231,6 +236,6 @@ def read(page: int = 1, user_email: str = "", channel: str = "") -> AccessPage:
         query = query.where(AccessRecord.user_email == user_email.strip().lower())
     if channel in CHANNELS:
         query = query.where(AccessRecord.channel == channel)
-    page = max(1, page)
+    page = min(max(1, page), LAST_PAGE)
     rows = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     return AccessPage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE, user_email, channel)
