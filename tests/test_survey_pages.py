@@ -463,6 +463,9 @@ def test_answers_the_database_refuses_get_the_retry_page_in_the_persons_language
     assert refused.headers["Retry-After"] == "5"
     assert "Inténtelo de nuevo" in refused.get_data(as_text=True)
     assert _buffered() == 0 and not _answered(invitation.id)  # nothing half-written
+    # Nor does the session claim the answers are in: the thank-you page sends them back.
+    back = client.get("/survey/thanks")
+    assert back.status_code == 303 and back.headers["Location"].endswith("/survey")
 
     sent = client.post("/survey", data=data)
     assert sent.status_code == 303

@@ -9,7 +9,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, abort, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import MethodNotAllowed
@@ -101,6 +111,13 @@ def _roll_back() -> None:
         db.session.close()
 
 
+def _forget_session_changes() -> None:
+    """The session goes back to what the request brought: it must not say what was not saved."""
+    brought = current_app.session_interface.open_session(current_app, request)
+    session.clear()
+    session.update(brought or {})
+
+
 def _retry_page() -> Response:
     if request.path.startswith(JSON_PREFIX):
         response = json_error(503, "unavailable", "The database is away; call again shortly.")
@@ -127,6 +144,7 @@ def install_request_boundary(app: Flask) -> None:
             # was and the once-only guards answer the retry. Raising here would skip the error
             # handlers (Flask would send a bare 500), so the retry page is answered directly.
             _roll_back()
+            _forget_session_changes()
             logger.error("commit failed, nothing written: %s", type(exc).__name__)
             return _retry_page()
         return response
