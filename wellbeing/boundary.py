@@ -62,10 +62,15 @@ def refuse_unstorable_text() -> None:
         abort(400, description="The request holds a null character (\\0), which no field can take.")
 
 
+def is_row_id(number: int) -> bool:
+    """Whether a number could be a row's id; one outside this range names no row."""
+    return 1 <= number <= MAX_ID
+
+
 def query_id(name: str) -> int | None:
     """An id from the query string, None when absent or not a number; 404 when no row has it."""
     value = request.args.get(name, type=int)
-    if value is not None and not 1 <= value <= MAX_ID:
+    if value is not None and not is_row_id(value):
         abort(404)
     return value
 

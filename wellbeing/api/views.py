@@ -21,7 +21,13 @@ from wellbeing.auth import api_tokens
 from wellbeing.auth.access import AccessDenied
 from wellbeing.auth.access_log import log_views
 from wellbeing.auth.models import User
-from wellbeing.boundary import MAX_ID, NOT_FOUND_MESSAGE, json_error, retry_after_seconds
+from wellbeing.boundary import (
+    MAX_ID,
+    NOT_FOUND_MESSAGE,
+    is_row_id,
+    json_error,
+    retry_after_seconds,
+)
 from wellbeing.extensions import csrf, limiter
 from wellbeing.releases.gate import ReleasedCell, UnknownRequest, released_cells, released_comments
 from wellbeing.reports import service
@@ -153,7 +159,7 @@ def _id(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID):
+    if not (raw.isascii() and raw.isdigit() and is_row_id(int(raw))):
         raise UnknownRequest(f"{name} must be an id, a whole number from 1 to {MAX_ID}")
     return int(raw)
 

@@ -9,17 +9,13 @@ stop signal lets the batch in hand finish; no claim is left behind.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import signal
-import socket
 import threading
-from types import FrameType
 
 import sqlalchemy as sa
 from flask import Flask
 
 from wellbeing.extensions import db
+from wellbeing.processes import process_name, run_until_signalled
 from wellbeing.pulse import mailer
 
 logger = logging.getLogger(__name__)
@@ -34,7 +30,7 @@ class SenderWorker:
         self.app = app
         self.every = every
         self.batch_size = batch_size
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.name = process_name()
         self.sent = 0
         self._stopping = threading.Event()
         self._mail_down = False
@@ -98,14 +94,4 @@ class SenderWorker:
 def run_in_foreground(app: Flask, every: float, batch_size: int) -> None:
     """Run a sender in this thread until SIGINT or SIGTERM (``wellbeing sender``)."""
     worker = SenderWorker(app, every, batch_size)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("sender %s received signal %s; stopping", worker.name, signum)
-        worker.stop()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        worker.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    run_until_signalled(f"sender {worker.name}", worker.run, worker.stop)

@@ -10,14 +10,9 @@ active, so their next run times survive restarts.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import signal
-import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
-from types import FrameType
 
 import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,6 +24,7 @@ from flask import Flask
 
 from wellbeing.config import ConfigError
 from wellbeing.extensions import db
+from wellbeing.processes import process_name, run_until_signalled
 from wellbeing.scheduler import JOBS_TABLE, jobs
 from wellbeing.scheduler.lock import SchedulerLock, lock_for
 from wellbeing.types import utcnow
@@ -43,7 +39,7 @@ class Scheduler:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.holder = process_name()
         lease = float(app.config["SCHEDULER_LEASE_SECONDS"])
         self.heartbeat = float(app.config["SCHEDULER_HEARTBEAT_SECONDS"])
         if not 0 < self.heartbeat * 2 <= lease:
@@ -199,14 +195,4 @@ def start_in_process(app: Flask) -> Scheduler:
 def run_in_foreground(app: Flask) -> None:
     """Run the scheduler in this thread until SIGINT or SIGTERM (``wellbeing scheduler``)."""
     scheduler = Scheduler(app)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("scheduler %s received signal %s; stopping", scheduler.holder, signum)
-        scheduler.stop()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        scheduler.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    run_until_signalled(f"scheduler {scheduler.holder}", scheduler.run, scheduler.stop)
